@@ -1,0 +1,290 @@
+"""From engine records to hourly arrays, per-replica metrics and monthly totals.
+
+All replicas of a variant go through the kernels as one batch (cells are
+replica x deployment), on whichever backend was chosen; results come back to
+the host once, at the end.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from kernels import to_host
+from kernels.energy import facility_energy, it_power_w, power_curve, utilization_profile
+from kernels.occupancy import hourly_occupancy, sum_by_bin
+
+from .config import Scenario, schedule_steps
+from .model import RunResult
+from .records import JobTable
+from .rng import stream
+from .series import scenario_hours_of_year, typical_year
+
+
+@dataclass
+class VariantAccount:
+    metrics: dict[str, np.ndarray]        # name -> (replicas,)
+    daily: dict[str, np.ndarray]          # name -> (sites, days), replica mean
+    monthly: dict[str, np.ndarray]        # name -> (replicas, groups, months)
+    month_starts: list[dt.date]
+    offered_load: dict[str, float]        # node type -> demand / capacity GPU-hours (replica mean)
+
+
+def month_index(start: dt.date, n_hours: int) -> tuple[np.ndarray, list[dt.date]]:
+    """Calendar-month number of each hour from the start, and each month's first day."""
+    days = -(-n_hours // 24)
+    index, firsts = [], []
+    for d in range(days):
+        day = start + dt.timedelta(days=d)
+        key = dt.date(day.year, day.month, 1)
+        if not firsts or firsts[-1] != key:
+            firsts.append(key)
+        index.append(len(firsts) - 1)
+    return np.repeat(np.asarray(index, dtype=np.int64), 24)[:n_hours], firsts
+
+
+def hourly_site_inputs(s: Scenario, n_hours: int) -> tuple[np.ndarray, np.ndarray]:
+    """Energy price (USD/MWh) and carbon intensity (kg/MWh) per site and hour."""
+    hours = np.arange(n_hours, dtype=np.float64)
+    hour_of_year = scenario_hours_of_year(s.start, n_hours)
+    weekday = (np.floor(hours / 24).astype(np.int64) + s.start.weekday()) % 7
+    price = np.empty((len(s.sites), n_hours))
+    carbon = np.empty((len(s.sites), n_hours))
+    for i, site in enumerate(s.sites):
+        p = site.energy_price
+        if p.flat_usd_per_mwh is not None:
+            price[i] = p.flat_usd_per_mwh
+        elif p.time_of_use is not None:
+            tou = p.time_of_use
+            hod = hours % 24
+            peak = (hod >= tou.peak_start_hour) & (hod < tou.peak_end_hour)
+            if tou.weekdays_only:
+                peak &= weekday < 5
+            price[i] = np.where(peak, tou.peak_usd_per_mwh, tou.offpeak_usd_per_mwh)
+        else:
+            price[i] = typical_year(p.series.path, p.series.column, p.series.timestamp_column)[hour_of_year]
+        c = site.carbon
+        if c.flat_kg_per_mwh is not None:
+            carbon[i] = c.flat_kg_per_mwh
+        else:
+            carbon[i] = typical_year(c.series.path, c.series.column, c.series.timestamp_column)[hour_of_year]
+    return price, carbon
+
+
+def reservation_target_intervals(s: Scenario):
+    """(start_h, end_h, gpus, tenant) of every contracted reservation level."""
+    rows = []
+    for t_idx, tenant in enumerate(s.tenants):
+        r = tenant.reservation
+        if r is None:
+            continue
+        start = r.start or s.start
+        end_h = s.hours_from_start(start) + r.term if r.term is not None else s.horizon_h
+        steps = [(max(day, start), g) for day, g in schedule_steps(r.gpus, start)]
+        for k, (day, gpus) in enumerate(steps):
+            a = max(0.0, s.hours_from_start(day))
+            b = min(end_h, s.hours_from_start(steps[k + 1][0]) if k + 1 < len(steps) else end_h)
+            if b > a and gpus > 0:
+                rows.append((a, b, float(round(gpus)), t_idx))
+    return rows
+
+
+def _waits(s: Scenario, jobs: dict[str, np.ndarray]) -> np.ndarray:
+    """Wait of every non-rejected job; jobs still queued count with their wait so far."""
+    keep = jobs["state"] != JobTable.REJECTED
+    start = np.where(np.isnan(jobs["start_h"]), s.horizon_h, jobs["start_h"])
+    return (start - jobs["submit_h"])[keep]
+
+
+def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> float:
+    """GPU-hour weighted SLA attainment: reserved GPU-hours delivered plus GPU-hours of jobs
+    that started within their tenant's max_wait_h, over everything with an SLA. Queued jobs
+    still inside their target are not yet decided and are left out."""
+    targets = np.array([t.workload.max_wait_h if t.workload and t.workload.max_wait_h else np.nan
+                        for t in s.tenants] or [np.nan])
+    target = targets[jobs["tenant"]] if jobs["tenant"].size else np.empty(0)
+    live = (jobs["state"] != JobTable.REJECTED) & ~np.isnan(target)
+    start = np.where(np.isnan(jobs["start_h"]), s.horizon_h, jobs["start_h"])
+    wait = start - jobs["submit_h"]
+    queued = jobs["state"] == JobTable.QUEUED
+    decided = live & ~(queued & (wait <= target))
+    work = jobs["gpus"] * jobs["duration_h"]
+    met = (work * (decided & (wait <= target))).sum()
+    total = (work * decided).sum()
+    units = contracted_gpu_h + total
+    if units == 0:
+        return float("nan")
+    return float((contracted_gpu_h - shortfall_gpu_h + met) / units)
+
+
+def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
+    R, D, S, T = len(runs), len(s.deployments), len(s.sites), len(s.tenants)
+    H = s.n_hours
+    dev = xp.asarray
+    node = [s.node_type(d.node_type) for d in s.deployments]
+    site_of = np.array([s.sites.index(s.site(d.site)) for d in s.deployments], dtype=np.int64)
+
+    # ---- online capacity (same in every replica)
+    dep_start = np.array([max(0.0, s.hours_from_start(s.deployment_start(d))) for d in s.deployments])
+    dep_gpus = np.array([d.nodes * n.gpus_per_node for d, n in zip(s.deployments, node)], dtype=np.float64)
+    online = hourly_occupancy(dev(dep_start), dev(np.full(D, float(H))), dev(dep_gpus),
+                              dev(np.arange(D, dtype=np.int64)), max(D, 1), H)[:D]
+
+    # ---- job allocations, per (replica, deployment)
+    def cat(key, dtype=np.float64):
+        return dev(np.concatenate([r.intervals[key] for r in runs]).astype(dtype)) if runs else dev(np.empty(0))
+    rep = np.concatenate([np.full(r.intervals["job_start_h"].size, k) for k, r in enumerate(runs)])
+    dep = np.concatenate([r.intervals["job_deployment"] for r in runs])
+    cell = dev(rep * D + dep)
+    j_start, j_end = cat("job_start_h"), cat("job_end_h")
+    j_gpus, j_busy, j_util = cat("job_gpus"), cat("job_busy_gpus"), cat("job_util")
+    curve_of = np.array([n.power_curve for n in node])
+    f_util = xp.zeros_like(j_util)
+    for curve in sorted(set(curve_of)):
+        mask = dev(curve_of[dep] == curve)
+        f_util = xp.where(mask, power_curve(j_util, curve), f_util)
+    n_cells = max(R * D, 1)
+    occ = lambda w: hourly_occupancy(j_start, j_end, w, cell, n_cells, H)[:R * D].reshape(R, D, H)
+    alloc = occ(j_gpus)
+    busy_curve = occ(j_busy * f_util)
+    busy_lin = occ(j_busy * j_util)
+
+    # ---- reservations: occupancy per (replica, tenant, deployment), utilization per tenant profile
+    r_rep = np.concatenate([np.full(r.intervals["reserved_start_h"].size, k) for k, r in enumerate(runs)])
+    r_dep = np.concatenate([r.intervals["reserved_deployment"] for r in runs])
+    r_prof = np.concatenate([r.intervals["reserved_profile"] for r in runs])
+    pairs, pair_of = np.unique(r_prof * max(D, 1) + r_dep, return_inverse=True)
+    if pairs.size:
+        P = pairs.size
+        occ_pairs = hourly_occupancy(cat("reserved_start_h"), cat("reserved_end_h"), cat("reserved_gpus"),
+                                     dev(r_rep * P + pair_of), R * P, H).reshape(R, P, H)
+        profiles = {}
+        for pair_tenant in sorted(set((pairs // max(D, 1)).tolist())):
+            prof = s.tenants[pair_tenant].reservation.utilization
+            name = s.tenants[pair_tenant].name
+            noise = np.stack([stream(run.seed, run.replica, f"util/{name}").standard_normal(H) for run in runs])
+            profiles[pair_tenant] = utilization_profile(H, prof.mean, prof.diurnal_amplitude,
+                                                        prof.weekly_amplitude, prof.peak_hour,
+                                                        s.start.weekday(), prof.noise_sd, dev(noise), xp)
+        for p_idx, pair in enumerate(pairs.tolist()):
+            tenant, d = divmod(pair, max(D, 1))
+            u = profiles[tenant]
+            o = occ_pairs[:, p_idx, :]
+            alloc[:, d, :] += o
+            busy_curve[:, d, :] += o * power_curve(u, node[d].power_curve)
+            busy_lin[:, d, :] += o * u
+
+    # ---- power, energy, cost, carbon per deployment
+    par = lambda values: dev(np.asarray(values, dtype=np.float64))
+    it_w = it_power_w(online, busy_curve, busy_lin, par([n.gpu_idle_w for n in node]),
+                      par([n.gpu_max_w for n in node]), par([n.node_base_w / n.gpus_per_node for n in node]),
+                      par([n.node_dynamic_w / n.gpus_per_node for n in node]))
+    price, carbon = hourly_site_inputs(s, H)
+    pue = par([[s.sites[i].pue] for i in site_of]).reshape(D, 1)
+    fac_mwh, cost_usd, carbon_kg = facility_energy(it_w, pue, dev(price[site_of]), dev(carbon[site_of]))
+
+    # ---- per-replica totals
+    metrics = {}
+    online_gpu_h = float(to_host(online.sum()))
+    alloc_total = to_host(alloc.sum(axis=(1, 2)))
+    metrics["gpu_utilization"] = alloc_total / online_gpu_h if online_gpu_h else np.full(R, np.nan)
+    metrics["energy_it_mwh"] = to_host(it_w.sum(axis=(1, 2))) / 1e6
+    metrics["energy_facility_mwh"] = to_host(fac_mwh.sum(axis=(1, 2)))
+    metrics["energy_cost_usd"] = to_host(cost_usd.sum(axis=(1, 2)))
+    metrics["carbon_t"] = to_host(carbon_kg.sum(axis=(1, 2))) / 1e3
+    idle_floor_mwh = float(to_host((online * par([n.gpu_idle_w + n.node_base_w / n.gpus_per_node
+                                                  for n in node])[:, None]).sum())) / 1e6
+    metrics["idle_floor_it_mwh"] = np.full(R, idle_floor_mwh)
+
+    targets = reservation_target_intervals(s)
+    contracted_gpu_h = sum((min(b, H) - a) * g for a, b, g, _ in targets)
+    for name in ("jobs_submitted", "jobs_completed", "jobs_unfinished", "jobs_rejected", "mean_wait_h",
+                 "p95_wait_h", "p99_wait_h", "sla_attainment", "stranded_gpu_hours",
+                 "reserved_shortfall_gpu_hours"):
+        metrics[name] = np.empty(R)
+    for k, run in enumerate(runs):
+        st = run.jobs["state"]
+        waits = _waits(s, run.jobs)
+        shortfall = float(((run.intervals["shortfall_end_h"] - run.intervals["shortfall_start_h"])
+                           * run.intervals["shortfall_gpus"]).sum())
+        metrics["jobs_submitted"][k] = st.size
+        metrics["jobs_completed"][k] = (st == JobTable.COMPLETED).sum()
+        metrics["jobs_unfinished"][k] = ((st == JobTable.RUNNING) | (st == JobTable.QUEUED)).sum()
+        metrics["jobs_rejected"][k] = (st == JobTable.REJECTED).sum()
+        metrics["mean_wait_h"][k] = waits.mean() if waits.size else np.nan
+        metrics["p95_wait_h"][k] = np.percentile(waits, 95) if waits.size else np.nan
+        metrics["p99_wait_h"][k] = np.percentile(waits, 99) if waits.size else np.nan
+        metrics["sla_attainment"][k] = _sla(s, run.jobs, contracted_gpu_h, shortfall)
+        metrics["stranded_gpu_hours"][k] = run.stranded_gpu_h
+        metrics["reserved_shortfall_gpu_hours"][k] = shortfall
+
+    # ---- demand against capacity, by node type (replica mean)
+    offered = {}
+    for nt in s.node_types:
+        cap = float(sum(to_host(online[d].sum()) for d in range(D) if node[d].name == nt.name))
+        demand = sum((min(b, H) - a) * g for a, b, g, t in targets if s.tenants[t].reservation.node_type == nt.name)
+        for run in runs:
+            wl = np.array([bool(t.workload) and t.workload.node_type == nt.name for t in s.tenants] or [False])
+            mine = wl[run.jobs["tenant"]] if run.jobs["tenant"].size else np.empty(0, dtype=bool)
+            work = np.minimum(run.jobs["duration_h"], s.horizon_h - run.jobs["submit_h"]) * run.jobs["gpus"]
+            demand += float(work[mine].sum()) / R
+        if cap or demand:
+            offered[nt.name] = demand / cap if cap else float("inf")
+
+    # ---- daily per-site series (replica mean) and monthly per-deployment totals
+    day_of_hour = np.arange(H, dtype=np.int64) // 24
+    n_days = int(day_of_hour[-1]) + 1
+    months, month_starts = month_index(s.start, H)
+    to_site = np.zeros((D, S))
+    to_site[np.arange(D), site_of] = 1.0
+    per_site = lambda a: xp.einsum("...dh,ds->...sh", a, dev(to_site))
+    days = dev(day_of_hour)
+    daily = {
+        "gpus_online": to_host(sum_by_bin(per_site(online), days, n_days)) / 24,
+        "gpus_allocated": to_host(sum_by_bin(per_site(alloc).mean(axis=0), days, n_days)) / 24,
+        "it_power_mw": to_host(sum_by_bin(per_site(it_w).mean(axis=0), days, n_days)) / 24 / 1e6,
+        "facility_power_mw": to_host(sum_by_bin(per_site(fac_mwh).mean(axis=0), days, n_days)) / 24,
+        "energy_cost_usd": to_host(sum_by_bin(per_site(cost_usd).mean(axis=0), days, n_days)),
+        "carbon_t": to_host(sum_by_bin(per_site(carbon_kg).mean(axis=0), days, n_days)) / 1e3,
+    }
+    hours_per_day = np.bincount(day_of_hour, minlength=n_days).astype(np.float64)
+    for key in ("gpus_online", "gpus_allocated", "it_power_mw", "facility_power_mw"):
+        daily[key] = daily[key] * 24 / hours_per_day  # the last day may be short
+    m = dev(months)
+    n_months = len(month_starts)
+    monthly = {
+        "energy_cost_usd": to_host(sum_by_bin(cost_usd, m, n_months)),
+        "facility_mwh": to_host(sum_by_bin(fac_mwh, m, n_months)),
+        "jobs_gpu_h": _tenant_monthly(s, runs, months, n_months, xp),
+        "shortfall_gpu_h": _shortfall_monthly(s, runs, months, n_months, xp),
+    }
+    return VariantAccount(metrics, daily, monthly, month_starts, offered)
+
+
+def _tenant_monthly(s, runs, months, n_months, xp):
+    """GPU-hours used by each tenant's jobs per month: (replicas, tenants, months)."""
+    T, H = max(len(s.tenants), 1), s.n_hours
+    starts, ends, gpus, cells = [], [], [], []
+    for k, run in enumerate(runs):
+        j = run.jobs
+        ran = ~np.isnan(j["start_h"])
+        starts.append(j["start_h"][ran])
+        ends.append(np.where(np.isnan(j["end_h"]), s.horizon_h, j["end_h"])[ran])
+        gpus.append(j["gpus"][ran].astype(np.float64))
+        cells.append(k * T + j["tenant"][ran])
+    dev = xp.asarray
+    occ = hourly_occupancy(dev(np.concatenate(starts)), dev(np.concatenate(ends)), dev(np.concatenate(gpus)),
+                           dev(np.concatenate(cells)), len(runs) * T, H)
+    return to_host(sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months))
+
+
+def _shortfall_monthly(s, runs, months, n_months, xp):
+    """Reserved GPU-hours not delivered, per tenant and month: (replicas, tenants, months)."""
+    T, H = max(len(s.tenants), 1), s.n_hours
+    dev = xp.asarray
+    cat = lambda key: np.concatenate([r.intervals[key] for r in runs])
+    cells = np.concatenate([k * T + r.intervals["shortfall_profile"] for k, r in enumerate(runs)])
+    occ = hourly_occupancy(dev(cat("shortfall_start_h")), dev(cat("shortfall_end_h")),
+                           dev(cat("shortfall_gpus")), dev(cells), len(runs) * T, H)
+    return to_host(sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months))

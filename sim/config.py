@@ -1,0 +1,573 @@
+"""Scenario configuration: YAML -> validated, immutable pydantic models.
+
+Flow (as in Ciw): read YAML, resolve `include:`, fill defaults, validate every
+field with a message that names its YAML path, then check cross-references
+(sites, node types, companies, power fit) before anything is simulated.
+Every failure raises `ConfigError`, which the command line turns into one
+line and exit code 2.
+
+Units live in field names: `_mw`, `_w`, `_h`, `_usd`, `_per_year`.
+Dates are `YYYY-MM-DD` or `YYYY-MM` (first of month); durations are numbers of
+hours or strings such as `12y`, `90d`, `2w`, `6h`, `30min` (a year is 365 days).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      model_validator)
+
+HOURS_PER_YEAR = 8760.0
+
+
+class ConfigError(Exception):
+    """Bad input: one line naming where (file, YAML path) and what was expected."""
+
+
+# ---------------------------------------------------------------- scalar types
+
+def parse_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", value.strip())
+        if m:
+            try:
+                return dt.date(int(m[1]), int(m[2]), int(m[3] or 1))
+            except ValueError:
+                pass
+    raise ValueError(f"expected a date YYYY-MM-DD or YYYY-MM, got {value!r}")
+
+
+_DURATION_UNITS_H = {"y": HOURS_PER_YEAR, "w": 168.0, "d": 24.0, "h": 1.0, "min": 1 / 60}
+
+
+def parse_duration_h(value) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 12y, 90d, 6h or a number of hours, got {value!r}")
+    if isinstance(value, (int, float)):
+        hours = float(value)
+    elif isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(y|w|d|h|min)\s*", value)
+        if not m:
+            raise ValueError(f"expected a duration such as 12y, 90d, 6h or a number of hours, got {value!r}")
+        hours = float(m[1]) * _DURATION_UNITS_H[m[2]]
+    else:
+        raise ValueError(f"expected a duration such as 12y, 90d, 6h or a number of hours, got {value!r}")
+    if not math.isfinite(hours) or hours <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return hours
+
+
+Date = Annotated[dt.date, BeforeValidator(parse_date)]
+DurationH = Annotated[float, BeforeValidator(parse_duration_h)]
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+def _schedule(value):
+    """A level that steps at dates: a number (from the start) or {date: level}."""
+    if isinstance(value, dict):
+        out = {}
+        for key, level in value.items():
+            out[parse_date(key)] = level
+        if not out:
+            raise ValueError("expected at least one {date: value} step")
+        return out
+    return value
+
+
+Schedule = Annotated[NonNeg | dict[Date, NonNeg], BeforeValidator(_schedule)]
+
+
+def schedule_steps(schedule, default_date: dt.date) -> list[tuple[dt.date, float]]:
+    """Sorted (date, level) steps of a Schedule; a bare number starts at default_date."""
+    if isinstance(schedule, dict):
+        return sorted(schedule.items())
+    return [(default_date, float(schedule))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- sites and energy
+
+class HourlySeries(Strict):
+    """A CSV with a timestamp column; values are taken by hour of the year."""
+    path: str
+    column: str
+    timestamp_column: str = "timestamp"
+
+
+class TimeOfUse(Strict):
+    peak_usd_per_mwh: NonNeg
+    offpeak_usd_per_mwh: NonNeg
+    peak_start_hour: Annotated[int, Field(ge=0, le=23)] = 14
+    peak_end_hour: Annotated[int, Field(ge=1, le=24)] = 20
+    weekdays_only: bool = True
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.peak_end_hour <= self.peak_start_hour:
+            raise ValueError("peak_end_hour must be after peak_start_hour")
+        return self
+
+
+class EnergyPrice(Strict):
+    """Exactly one of: flat, time of use, hourly series."""
+    flat_usd_per_mwh: NonNeg | None = None
+    time_of_use: TimeOfUse | None = None
+    series: HourlySeries | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if sum(x is not None for x in (self.flat_usd_per_mwh, self.time_of_use, self.series)) != 1:
+            raise ValueError("give exactly one of flat_usd_per_mwh, time_of_use, series")
+        return self
+
+
+class CarbonIntensity(Strict):
+    flat_kg_per_mwh: NonNeg | None = None
+    series: HourlySeries | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.flat_kg_per_mwh is None) == (self.series is None):
+            raise ValueError("give exactly one of flat_kg_per_mwh, series")
+        return self
+
+
+class Site(Strict):
+    name: Name
+    owner: Name
+    critical_it_mw: Schedule
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
+    energy_price: EnergyPrice
+    carbon: CarbonIntensity
+    opex_usd_per_kw_month: NonNeg = 0.0
+    state: str | None = None
+
+
+# ---------------------------------------------------------------- hardware
+
+class NodeType(Strict):
+    name: Name
+    gpus_per_node: Annotated[int, Field(ge=1, le=1024)]
+    gpu_idle_w: NonNeg
+    gpu_max_w: Pos
+    node_base_w: NonNeg = 0.0
+    node_dynamic_w: NonNeg = 0.0
+    power_curve: Literal["linear", "sqrt", "square", "cubic"] = "linear"
+    capex_usd_per_gpu: NonNeg = 0.0
+    depreciation_years: Pos = 6.0
+
+    @model_validator(mode="after")
+    def _idle_below_max(self):
+        if self.gpu_idle_w > self.gpu_max_w:
+            raise ValueError(f"gpu_idle_w ({self.gpu_idle_w}) must not exceed gpu_max_w ({self.gpu_max_w})")
+        return self
+
+    @property
+    def node_max_w(self) -> float:
+        return self.gpus_per_node * self.gpu_max_w + self.node_base_w + self.node_dynamic_w
+
+
+class Deployment(Strict):
+    site: Name
+    node_type: Name
+    nodes: Annotated[int, Field(ge=1)]
+    start: Date | None = None
+    owner: Name | None = None
+
+
+# ---------------------------------------------------------------- demand
+
+class Distribution(Strict):
+    """fixed {value}; exponential {mean}; lognormal {mean, sigma (of log)}; empirical {values, weights}."""
+    dist: Literal["fixed", "exponential", "lognormal", "empirical"]
+    value: Pos | None = None
+    mean: Pos | None = None
+    sigma: Pos | None = None
+    values: list[Pos] | None = None
+    weights: list[NonNeg] | None = None
+
+    @model_validator(mode="after")
+    def _fields(self):
+        need = {"fixed": {"value"}, "exponential": {"mean"}, "lognormal": {"mean", "sigma"},
+                "empirical": {"values"}}[self.dist]
+        given = {k for k in ("value", "mean", "sigma", "values", "weights") if getattr(self, k) is not None}
+        missing = need - given
+        extra = given - need - ({"weights"} if self.dist == "empirical" else set())
+        if missing:
+            raise ValueError(f"dist {self.dist} needs {', '.join(sorted(missing))}")
+        if extra:
+            raise ValueError(f"dist {self.dist} takes no {', '.join(sorted(extra))}")
+        if self.dist == "empirical":
+            if not self.values:
+                raise ValueError("empirical values must not be empty")
+            if self.weights is not None:
+                if len(self.weights) != len(self.values):
+                    raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
+                if sum(self.weights) <= 0:
+                    raise ValueError("empirical weights must not all be zero")
+        return self
+
+    @property
+    def mean_value(self) -> float:
+        if self.dist == "fixed":
+            return self.value
+        if self.dist == "empirical":
+            w = self.weights or [1.0] * len(self.values)
+            return sum(v * x for v, x in zip(self.values, w)) / sum(w)
+        return self.mean
+
+    @property
+    def max_value(self) -> float:
+        return self.value if self.dist == "fixed" else max(self.values) if self.dist == "empirical" else math.inf
+
+
+class UtilizationProfile(Strict):
+    """Hourly GPU utilization of reserved capacity: mean with diurnal and weekly shape plus noise."""
+    mean: Fraction = 0.7
+    diurnal_amplitude: Fraction = 0.0
+    weekly_amplitude: Fraction = 0.0
+    noise_sd: Fraction = 0.0
+    peak_hour: Annotated[float, Field(ge=0, lt=24)] = 14.0
+
+
+class Reservation(Strict):
+    node_type: Name
+    gpus: Schedule
+    site: Name | None = None
+    start: Date | None = None
+    term: DurationH | None = None
+    price_usd_per_gpu_hour: NonNeg = 0.0
+    utilization: UtilizationProfile = UtilizationProfile()
+
+
+class Workload(Strict):
+    """A synthetic job stream: Poisson arrivals with growth, diurnal and weekly shape."""
+    node_type: Name
+    tier: Literal["on_demand", "spot"] = "on_demand"
+    arrival_rate_per_h: Pos
+    growth_per_year: Annotated[float, Field(gt=-1, le=10)] = 0.0
+    diurnal_amplitude: Fraction = 0.0
+    weekly_amplitude: Fraction = 0.0
+    peak_hour: Annotated[float, Field(ge=0, lt=24)] = 14.0
+    gpus: Distribution
+    duration_h: Distribution
+    utilization: Fraction = 0.8
+    price_usd_per_gpu_hour: NonNeg = 0.0
+    max_wait_h: Pos | None = None
+    start: Date | None = None
+    end: Date | None = None
+
+    @model_validator(mode="after")
+    def _integer_gpus(self):
+        if self.gpus.dist not in ("fixed", "empirical"):
+            raise ValueError("gpus takes dist fixed or empirical (whole GPUs)")
+        counts = [self.gpus.value] if self.gpus.dist == "fixed" else self.gpus.values
+        if any(c != int(c) for c in counts):
+            raise ValueError(f"gpus must be whole numbers, got {counts}")
+        return self
+
+
+class Tenant(Strict):
+    name: Name
+    provider: Name
+    reservation: Reservation | None = None
+    workload: Workload | None = None
+
+    @model_validator(mode="after")
+    def _has_demand(self):
+        if self.reservation is None and self.workload is None:
+            raise ValueError("a tenant needs a reservation, a workload or both")
+        return self
+
+
+# ---------------------------------------------------------------- companies and contracts
+
+class Loan(Strict):
+    name: Name
+    principal_usd: Pos
+    rate: Annotated[float, Field(ge=0, le=1)]
+    maturity: Date
+    start: Date | None = None
+    amortization: Literal["amortizing", "bullet"] = "bullet"
+
+
+class Company(Strict):
+    name: Name
+    discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.10
+    opex_usd_per_year: NonNeg = 0.0
+    debt: list[Loan] = []
+
+
+class HostingContract(Strict):
+    host: Name
+    client: Name
+    site: Name
+    billable_mw: Schedule
+    fee_usd_per_kw_month: NonNeg
+    escalator_per_year: Annotated[float, Field(ge=0, le=1)] = 0.0
+    start: Date | None = None
+    term: DurationH
+    power: Literal["pass_through", "included"] = "pass_through"
+
+
+class Merger(Strict):
+    """The merged variant: `members` become one company `into`; their contracts turn intercompany."""
+    into: Name
+    members: Annotated[list[Name], Field(min_length=2)]
+    integration_cost_usd: NonNeg = 0.0
+    synergy_usd_per_year: NonNeg = 0.0
+    synergy_ramp_years: NonNeg = 0.0
+    price_usd: NonNeg = 0.0
+
+
+class SchedulerConfig(Strict):
+    policy: Literal["fifo", "priority"] = "fifo"
+    scope: Literal["pooled", "per_company"] = "per_company"
+
+
+class Scenario(Strict):
+    scenario: Name
+    baseline: str | None = None
+    start: Date
+    horizon: DurationH
+    seed: Annotated[int, Field(ge=0)] = 0
+    replicas: Annotated[int, Field(ge=1, le=100000)] = 4
+    companies: Annotated[list[Company], Field(min_length=1)]
+    sites: Annotated[list[Site], Field(min_length=1)]
+    node_types: Annotated[list[NodeType], Field(min_length=1)]
+    deployments: list[Deployment] = []
+    tenants: list[Tenant] = []
+    hosting_contracts: list[HostingContract] = []
+    scheduler: SchedulerConfig = SchedulerConfig()
+    merger: Merger | None = None
+
+    # -- derived helpers used by the model
+    def hours_from_start(self, day: dt.date) -> float:
+        return (day - self.start).days * 24.0
+
+    @property
+    def horizon_h(self) -> float:
+        return float(self.horizon)
+
+    @property
+    def n_hours(self) -> int:
+        return int(math.ceil(self.horizon_h))
+
+    def owner_of(self, company: str) -> str:
+        """The company that owns `company`'s assets in this variant (itself unless merged)."""
+        if self.merger and company in self.merger.members:
+            return self.merger.into
+        return company
+
+    def node_type(self, name: str) -> NodeType:
+        return next(n for n in self.node_types if n.name == name)
+
+    def site(self, name: str) -> Site:
+        return next(s for s in self.sites if s.name == name)
+
+    def deployment_owner(self, dep: Deployment) -> str:
+        return self.owner_of(dep.owner or self.site(dep.site).owner)
+
+    def deployment_start(self, dep: Deployment) -> dt.date:
+        return dep.start or self.start
+
+
+# ---------------------------------------------------------------- loading
+
+def _read_yaml(path: Path, where: str) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve_includes(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    path = path.resolve()
+    if path in chain:
+        raise ConfigError(f"{path}: include cycle: {' -> '.join(p.name for p in chain + (path,))}")
+    data = _read_yaml(path, chain[-1].name if chain else "config")
+    includes = data.pop("include", None)
+    if includes is None:
+        return data
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ConfigError(f"{path}: include: expected a file name or a list of file names")
+    merged: dict = {}
+    for inc in includes:
+        merged = _deep_merge(merged, _resolve_includes(path.parent / inc, chain + (path,)))
+    return _deep_merge(merged, data)
+
+
+def _yaml_path(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue  # pydantic's internal union / validator markers
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if p not in ("float", "int", "dict[date,float]")]
+    msg = err["msg"]
+    msg = re.sub(r"^(Value error|Assertion failed), ", "", msg)
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling)"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    value = err.get("input")
+    shown = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(value, (dict, list)) else f" (got {value!r})"
+    return f"{_yaml_path(loc)}: {msg}{shown}"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, validate and cross-check a scenario file. Raises ConfigError."""
+    path = Path(path)
+    data = _resolve_includes(path)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_first_error(exc)}") from None
+    problem = cross_check(scenario)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
+    return scenario
+
+
+def baseline_path(config_path: str | Path, scenario: Scenario) -> Path | None:
+    if scenario.baseline is None:
+        return None
+    return (Path(config_path).parent / scenario.baseline).resolve()
+
+
+# ---------------------------------------------------------------- cross-reference checks
+
+def _unique(items, what: str) -> str | None:
+    seen = set()
+    for i, item in enumerate(items):
+        if item.name in seen:
+            return f"{what}[{i}].name: duplicate name {item.name!r}"
+        seen.add(item.name)
+    return None
+
+
+def _ref(value, names, where: str, what: str) -> str | None:
+    if value not in names:
+        return f"{where}: unknown {what} {value!r} (expected one of {', '.join(sorted(names))})"
+    return None
+
+
+def _level_at(steps: list[tuple[dt.date, float]], day: dt.date) -> float:
+    level = 0.0
+    for when, value in steps:
+        if when <= day:
+            level = value
+    return level
+
+
+def cross_check(s: Scenario) -> str | None:
+    """The first cross-reference problem of a validated scenario, or None."""
+    for items, what in ((s.companies, "companies"), (s.sites, "sites"), (s.node_types, "node_types"),
+                        (s.tenants, "tenants")):
+        if problem := _unique(items, what):
+            return problem
+    companies = {c.name for c in s.companies}
+    sites = {x.name for x in s.sites}
+    node_types = {n.name for n in s.node_types}
+    checks = []
+    for i, site in enumerate(s.sites):
+        checks.append(_ref(site.owner, companies, f"sites[{i}].owner", "company"))
+    for i, d in enumerate(s.deployments):
+        checks.append(_ref(d.site, sites, f"deployments[{i}].site", "site"))
+        checks.append(_ref(d.node_type, node_types, f"deployments[{i}].node_type", "node type"))
+        if d.owner is not None:
+            checks.append(_ref(d.owner, companies, f"deployments[{i}].owner", "company"))
+    for i, t in enumerate(s.tenants):
+        checks.append(_ref(t.provider, companies, f"tenants[{i}].provider", "company"))
+        if t.reservation:
+            checks.append(_ref(t.reservation.node_type, node_types, f"tenants[{i}].reservation.node_type", "node type"))
+            if t.reservation.site is not None:
+                checks.append(_ref(t.reservation.site, sites, f"tenants[{i}].reservation.site", "site"))
+        if t.workload:
+            checks.append(_ref(t.workload.node_type, node_types, f"tenants[{i}].workload.node_type", "node type"))
+            if t.workload.end and t.workload.start and t.workload.end <= t.workload.start:
+                checks.append(f"tenants[{i}].workload.end: must be after start")
+    for i, h in enumerate(s.hosting_contracts):
+        checks.append(_ref(h.host, companies, f"hosting_contracts[{i}].host", "company"))
+        checks.append(_ref(h.client, companies, f"hosting_contracts[{i}].client", "company"))
+        checks.append(_ref(h.site, sites, f"hosting_contracts[{i}].site", "site"))
+        if h.host == h.client:
+            checks.append(f"hosting_contracts[{i}].client: host and client are the same company {h.host!r}")
+    if s.merger:
+        checks.append(_ref(s.merger.into, companies, "merger.into", "company"))
+        for j, m in enumerate(s.merger.members):
+            checks.append(_ref(m, companies, f"merger.members[{j}]", "company"))
+        if s.merger.into not in s.merger.members:
+            checks.append(f"merger.into: {s.merger.into!r} must be one of merger.members")
+    for i, c in enumerate(s.companies):
+        for j, loan in enumerate(c.debt):
+            if loan.maturity <= (loan.start or s.start):
+                checks.append(f"companies[{i}].debt[{j}].maturity: {loan.maturity} is not after the loan's start")
+    for problem in checks:
+        if problem:
+            return problem
+    return _power_fit(s)
+
+
+def _power_fit(s: Scenario) -> str | None:
+    """Every deployment's node max power must fit its site's critical-IT MW at every date."""
+    for site in s.sites:
+        tranches = schedule_steps(site.critical_it_mw, s.start)
+        deps = [(i, d) for i, d in enumerate(s.deployments) if d.site == site.name]
+        dates = sorted({s.deployment_start(d) for _, d in deps} | {when for when, _ in tranches})
+        for day in dates:
+            online = [(i, d) for i, d in deps if s.deployment_start(d) <= day]
+            if not online:
+                continue
+            need_mw = sum(d.nodes * s.node_type(d.node_type).node_max_w for _, d in online) / 1e6
+            have_mw = _level_at(tranches, day)
+            if need_mw > have_mw * (1 + 1e-9):
+                i, d = online[-1]
+                return (f"deployments[{i}]: nodes at site {site.name!r} need {need_mw:.3f} MW of critical IT "
+                        f"on {max(day, s.start)} but the site has {have_mw:g} MW online then "
+                        f"(sites[{s.sites.index(site)}].critical_it_mw)")
+    return None

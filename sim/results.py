@@ -1,0 +1,117 @@
+"""Write an experiment to OUT/<scenario>/: built in a hidden temporary folder
+beside it and renamed into place only when complete, so a reader never sees a
+half-written result and an interrupted run leaves the old result intact.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .experiment import Experiment
+from .finance import LINES
+from .records import JobTable
+
+STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.COMPLETED: "completed",
+               JobTable.REJECTED: "rejected"}
+
+
+def write_results(exp: Experiment, out_root: str | Path) -> Path:
+    from .report import write_report  # matplotlib loads only when writing
+
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    final = out_root / exp.name
+    tmp = out_root / f".{exp.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        (tmp / "summary.json").write_text(json.dumps(exp.summary, indent=2) + "\n")
+        (tmp / "run.json").write_text(json.dumps(_run_metadata(exp), indent=2, default=str) + "\n")
+        _write_timeseries(exp, tmp / "timeseries.csv")
+        _write_jobs(exp, tmp / "jobs.csv")
+        _write_finance(exp, tmp / "finance.csv")
+        write_report(exp, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = out_root / f".{exp.name}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _run_metadata(exp: Experiment) -> dict:
+    import simpy
+    return {
+        "fleetsim": __version__, "python": platform.python_version(), "numpy": np.__version__,
+        "simpy": simpy.__version__, "seed": exp.seed, "replicas": exp.replicas, "backend": exp.backend,
+        "configs": {v.name: v.scenario.model_dump(mode="json") for v in exp.variants},
+    }
+
+
+def _fmt(x) -> str:
+    if isinstance(x, (float, np.floating)):
+        return "" if not np.isfinite(x) else f"{x:.6g}"
+    return str(x)
+
+
+def _write_timeseries(exp: Experiment, path: Path) -> None:
+    """Daily rows per variant and site, replica means."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "site", "date", "gpus_online", "gpus_allocated", "utilization", "it_power_mw",
+                    "facility_power_mw", "energy_cost_usd", "carbon_t"])
+        for v in exp.variants:
+            d = v.account.daily
+            for i, site in enumerate(v.scenario.sites):
+                for day in range(d["gpus_online"].shape[1]):
+                    online = d["gpus_online"][i, day]
+                    alloc = d["gpus_allocated"][i, day]
+                    w.writerow([v.name, site.name, v.scenario.start + dt.timedelta(days=day), _fmt(online),
+                                _fmt(alloc), _fmt(alloc / online if online > 0 else np.nan),
+                                _fmt(d["it_power_mw"][i, day]), _fmt(d["facility_power_mw"][i, day]),
+                                _fmt(d["energy_cost_usd"][i, day]), _fmt(d["carbon_t"][i, day])])
+
+
+def _write_jobs(exp: Experiment, path: Path) -> None:
+    """One row per job of replica 0 per variant; waits of still-queued jobs are censored
+    at the horizon (state says so)."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "job", "tenant", "gpus", "submit_h", "start_h", "end_h", "wait_h", "site",
+                    "state", "preemptions"])
+        for v in exp.variants:
+            j = v.runs[0].jobs
+            s = v.scenario
+            for k in range(j["submit_h"].size):
+                state = int(j["state"][k])
+                start = j["start_h"][k]
+                wait = (start if np.isfinite(start) else s.horizon_h) - j["submit_h"][k]
+                w.writerow([v.name, k, s.tenants[j["tenant"][k]].name, int(j["gpus"][k]), _fmt(j["submit_h"][k]),
+                            _fmt(start), _fmt(j["end_h"][k]),
+                            "" if state == JobTable.REJECTED else _fmt(wait),
+                            s.sites[j["site"][k]].name if j["site"][k] >= 0 else "", STATE_NAMES[state], 0])
+
+
+def _write_finance(exp: Experiment, path: Path) -> None:
+    """Monthly cash flows per variant and company, replica means."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "company", "month", *LINES])
+        for v in exp.variants:
+            lines = {k: a.mean(axis=0) for k, a in v.finance.lines.items()}
+            for c, company in enumerate(v.finance.companies):
+                for m, month in enumerate(v.account.month_starts):
+                    w.writerow([v.name, company, month.strftime("%Y-%m"),
+                                *(_fmt(lines[k][c, m]) for k in LINES)])
