@@ -306,11 +306,19 @@ class Loan(Strict):
     amortization: Literal["amortizing", "bullet"] = "bullet"
 
 
+class GpuFinancing(Strict):
+    """Each deployment's GPU capex is financed at `ltv` by an amortizing loan from its start."""
+    ltv: Annotated[float, Field(ge=0, le=1)]
+    rate: Annotated[float, Field(ge=0, le=1)]
+    term: DurationH
+
+
 class Company(Strict):
     name: Name
     discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.10
     opex_usd_per_year: NonNeg = 0.0
     debt: list[Loan] = []
+    gpu_financing: GpuFinancing | None = None
 
 
 class HostingContract(Strict):

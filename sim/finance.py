@@ -16,8 +16,9 @@ Conventions (stated once, used everywhere):
 - Loans: `principal_usd` is outstanding at the later of the loan start and the
   scenario start. Amortizing loans pay a level monthly annuity to maturity;
   bullet loans pay interest monthly and principal at maturity. DSCR is
-  trailing-twelve-month EBITDA over interest plus scheduled amortization;
-  bullet repayments are assumed refinanced and left out of DSCR.
+  trailing-twelve-month EBITDA (before one-off integration cost) over interest
+  plus scheduled amortization; bullet repayments are assumed refinanced and left
+  out of DSCR.
 - NPV: monthly unlevered free cash flow (EBITDA - capex) discounted at the
   company's rate to the scenario start, end of month, no terminal value.
 - Merged: hosting between merger members is intercompany. It is booked on
@@ -165,6 +166,10 @@ def statements(s: Scenario, acct: VariantAccount) -> Statements:
     for c in s.companies:
         for loan in c.debt:
             _book_loan(s, loan, ci[c.name], acct.month_starts, L, scheduled)
+    for dep in s.deployments:
+        owner = next(c for c in s.companies if c.name == (dep.owner or s.site(dep.site).owner))
+        if owner.gpu_financing is not None:
+            _book_gpu_loan(s, dep, owner.gpu_financing, ci[owner.name], acct.month_starts, L, scheduled)
     L["fcf_usd"] = L["ebitda_usd"] - L["capex_usd"] - L["interest_usd"] - L["principal_usd"]
 
     # ---- DSCR (trailing twelve months) and NPV
@@ -173,7 +178,8 @@ def statements(s: Scenario, acct: VariantAccount) -> Statements:
     ttm = lambda x: np.apply_along_axis(lambda row: np.convolve(row, kernel)[:M], -1, x)
     ttm_service = ttm(service)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dscr = np.where(ttm_service > 0, ttm(L["ebitda_usd"]) / ttm_service, np.nan)
+        adjusted = L["ebitda_usd"] + L["integration_cost_usd"]  # covenants exclude one-off costs
+        dscr = np.where(ttm_service > 0, ttm(adjusted) / ttm_service, np.nan)
     L["dscr_ttm"] = dscr
     rates = np.array([next(c.discount_rate for c in s.companies if c.name == name) for name in companies])
     discount = (1 + rates[:, None]) ** (-(np.arange(M)[None, :] + 1) / 12)
@@ -200,14 +206,31 @@ def _nanmin(a: np.ndarray) -> np.ndarray:
 
 
 def _book_loan(s: Scenario, loan: Loan, c: int, month_starts, L, scheduled) -> None:
+    """A listed facility: principal outstanding from max(loan start, scenario start)."""
     first = max(loan.start or s.start, s.start)
     m0 = _months_between(month_starts[0], first)
     n = _months_between(first, loan.maturity)
     if n <= 0:
         return
-    interest, repay = loan_schedule(loan.principal_usd, loan.rate, n, loan.amortization == "amortizing")
-    balance = loan.principal_usd - np.concatenate([[0.0], np.cumsum(repay)[:-1]])
-    M = len(month_starts)
+    _book_schedule(loan.principal_usd, loan.rate, n, loan.amortization == "amortizing", m0, c, L, scheduled)
+
+
+def _book_gpu_loan(s: Scenario, dep, fin, c: int, month_starts, L, scheduled) -> None:
+    """ltv x capex borrowed at the deployment start, amortizing over the term; months before
+    the scenario start are already paid."""
+    nt = s.node_type(dep.node_type)
+    principal = fin.ltv * dep.nodes * nt.gpus_per_node * nt.capex_usd_per_gpu
+    n = max(1, int(round(fin.term / (HOURS_PER_YEAR / 12))))
+    if principal > 0:
+        m0 = _months_between(month_starts[0], s.deployment_start(dep))
+        _book_schedule(principal, fin.rate, n, True, m0, c, L, scheduled)
+
+
+def _book_schedule(principal, rate, n, amortizing, m0, c, L, scheduled) -> None:
+    """Book an n-month schedule whose first month is m0 (may be negative) into L."""
+    interest, repay = loan_schedule(principal, rate, n, amortizing)
+    balance = principal - np.concatenate([[0.0], np.cumsum(repay)[:-1]])
+    M = L["interest_usd"].shape[2]
     lo, hi = max(m0, 0), min(m0 + n, M)
     if hi <= lo:
         return
@@ -215,5 +238,5 @@ def _book_loan(s: Scenario, loan: Loan, c: int, month_starts, L, scheduled) -> N
     L["interest_usd"][:, c, lo:hi] += interest[span]
     L["principal_usd"][:, c, lo:hi] += repay[span]
     L["debt_outstanding_usd"][:, c, lo:hi] += balance[span]
-    if loan.amortization == "amortizing":
+    if amortizing:
         scheduled[c, lo:hi] += repay[span]

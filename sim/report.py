@@ -18,6 +18,7 @@ HEADLINE = ("gpu_utilization", "mean_wait_h", "p95_wait_h", "p99_wait_h", "sla_a
             "jobs_submitted", "jobs_completed", "jobs_unfinished", "jobs_rejected", "energy_it_mwh",
             "energy_facility_mwh", "energy_cost_usd", "carbon_t", "revenue_usd", "hosting_fees_usd", "ebitda_usd",
             "npv_usd", "min_dscr")
+LINE = ("-", "--")  # the baseline dashed, so identical curves stay visible
 BARS = ("gpu_utilization", "mean_wait_h", "stranded_gpu_hours", "energy_cost_usd", "ebitda_usd", "npv_usd")
 
 
@@ -108,12 +109,12 @@ def _dates(v, n):
 
 def plot_utilization(exp: Experiment, path: Path) -> None:
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
-    for v in exp.variants:
+    for i, v in enumerate(exp.variants):
         online, alloc = _fleet_daily(v)
         days = _dates(v, online.size)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ax1.plot(days, np.where(online > 0, alloc / online, np.nan), label=v.name, lw=1)
-        ax2.plot(days, alloc, label=f"{v.name}: allocated", lw=1)
+            ax1.plot(days, np.where(online > 0, alloc / online, np.nan), label=v.name, lw=1, ls=LINE[i])
+        ax2.plot(days, alloc, label=f"{v.name}: allocated", lw=1, ls=LINE[i])
     online, _ = _fleet_daily(exp.variants[0])
     ax2.plot(_dates(exp.variants[0], online.size), online, "k--", lw=1, label="online")
     ax1.set_ylabel("GPU utilization (allocated / online)")
@@ -131,7 +132,7 @@ def plot_utilization(exp: Experiment, path: Path) -> None:
 def plot_wait_cdf(exp: Experiment, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     plotted = False
-    for v in exp.variants:
+    for i, v in enumerate(exp.variants):
         j = v.runs[0].jobs
         keep = j["state"] != JobTable.REJECTED
         start = np.where(np.isnan(j["start_h"]), v.scenario.horizon_h, j["start_h"])
@@ -140,7 +141,7 @@ def plot_wait_cdf(exp: Experiment, path: Path) -> None:
             continue
         plotted = True
         x = np.maximum(waits, 1 / 60)  # zero waits drawn at one minute on the log axis
-        ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", label=f"{v.name} (n={x.size:,})")
+        ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", label=f"{v.name} (n={x.size:,})", ls=LINE[i])
     ax.set_xscale("log")
     ax.set_xlabel("wait before start (h, log scale; waits under 1 min drawn at 1 min)")
     ax.set_ylabel("fraction of jobs")
@@ -157,14 +158,14 @@ def plot_wait_cdf(exp: Experiment, path: Path) -> None:
 
 def plot_energy(exp: Experiment, path: Path) -> None:
     fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
-    for v in exp.variants:
+    for i, v in enumerate(exp.variants):
         months = np.array(v.account.month_starts, dtype="datetime64[D]")
         mwh = v.account.monthly["facility_mwh"].mean(axis=0).sum(axis=0)
         cost = v.account.monthly["energy_cost_usd"].mean(axis=0).sum(axis=0)
-        axes[0].plot(months, mwh / 1e3, label=v.name)
-        axes[1].plot(months, cost / 1e6, label=v.name)
+        axes[0].plot(months, mwh / 1e3, label=v.name, ls=LINE[i])
+        axes[1].plot(months, cost / 1e6, label=v.name, ls=LINE[i])
         carbon = v.account.daily["carbon_t"].sum(axis=0)
-        axes[2].plot(_dates(v, carbon.size), carbon, lw=0.8, label=v.name)
+        axes[2].plot(_dates(v, carbon.size), carbon, lw=0.8, label=v.name, ls=LINE[i])
     axes[0].set_ylabel("facility energy\n(GWh / month)")
     axes[1].set_ylabel("energy cost\n(USD M / month)")
     axes[2].set_ylabel("carbon\n(t CO2e / day)")
@@ -179,18 +180,20 @@ def plot_energy(exp: Experiment, path: Path) -> None:
 
 def plot_finance(exp: Experiment, path: Path) -> None:
     fig, axes = plt.subplots(3, 1, figsize=(10, 8.5), sharex=True)
-    for v in exp.variants:
+    for i, v in enumerate(exp.variants):
         months = np.array(v.account.month_starts, dtype="datetime64[D]")
         lines = {k: a.mean(axis=0) for k, a in v.finance.lines.items()}
         for c, company in enumerate(v.finance.companies):
-            label = f"{v.name}: {company}"
-            axes[0].plot(months, lines["ebitda_usd"][c] / 1e6, label=label)
-            axes[1].plot(months, np.cumsum(lines["fcf_usd"][c]) / 1e9, label=label)
-            axes[2].plot(months, lines["dscr_ttm"][c], label=label)
+            style = {"label": f"{v.name}: {company}", "ls": LINE[i]}
+            axes[0].plot(months, lines["ebitda_usd"][c] / 1e6, **style)
+            axes[1].plot(months, np.cumsum(lines["fcf_usd"][c]) / 1e9, **style)
+            axes[2].plot(months, lines["dscr_ttm"][c], **style)
     axes[0].set_ylabel("EBITDA\n(USD M / month)")
     axes[1].set_ylabel("cumulative free cash\nflow (USD B)")
-    axes[2].set_ylabel("DSCR, trailing\n12 months (x)")
+    axes[2].set_ylabel("DSCR, trailing\n12 months (x, cut at 5)")
     axes[2].axhline(1.0, color="k", lw=0.8, ls="--")
+    axes[2].set_ylim(0, 5)  # above ~5x coverage the exact ratio stops mattering
+
     axes[2].set_xlabel("month")
     axes[0].set_title("Finance by company (mean over replicas)")
     for ax in axes:
@@ -276,20 +279,35 @@ def report_markdown(exp: Experiment) -> str:
 
 
 def _finance_notes(exp: Experiment) -> list[str]:
-    """Hosting bill and merger economics, where the configs have them."""
+    """Hosting bill at full ramp and, for a merger, the buyer's view against its baseline."""
     out = []
+    full_ramp = {}
     for v in exp.variants:
         fees = v.finance.lines["hosting_fees_paid_usd"].mean(axis=0).sum(axis=0)
         if fees.any():
-            peak = max(fees[m:m + 12].sum() for m in range(max(1, fees.size - 11)))
-            out.append(f"- {v.name}: the clients' largest hosting bill over any 12 months is "
-                       f"USD {fmt_value(peak, 'USD')}.")
+            windows = [fees[m:m + 12].sum() for m in range(max(1, fees.size - 11))]
+            m = int(np.argmax(windows))
+            full_ramp[v.name] = m
+            out.append(f"- {v.name}: the clients' hosting bill at full ramp (largest 12 months, from "
+                       f"{v.account.month_starts[m]:%Y-%m}) is USD {fmt_value(windows[m], 'USD')} a year.")
     if len(exp.variants) == 2 and exp.variants[0].scenario.merger:
-        merger = exp.variants[0].scenario.merger
+        merged, base = exp.variants
+        into = merged.scenario.merger.into
+        if into in base.finance.companies:
+            m = full_ramp.get(base.name, 0)
+            a = merged.finance.lines["ebitda_usd"][:, merged.finance.companies.index(into), m:m + 12].sum(axis=1)
+            b = base.finance.lines["ebitda_usd"][:, base.finance.companies.index(into), m:m + 12].sum(axis=1)
+            out.append(f"- {into}'s net annual saving from the merger over the same 12 months (its EBITDA merged "
+                       f"minus standalone, paired replicas): USD {fmt_value(float((a - b).mean()), 'USD')}.")
+            value = exp.summary["variants"][merged.name]["metrics"]["npv_usd"]["mean"] - \
+                exp.summary["variants"][base.name]["metrics"][f"npv_usd[{into}]"]["mean"]
+            out.append(f"- Value to {into} (NPV merged minus its own standalone NPV, unlevered, before the debt "
+                       f"it assumes): USD {fmt_value(value, 'USD')}, against a price paid of "
+                       f"USD {fmt_value(merged.scenario.merger.price_usd, 'USD')}.")
         c = exp.summary["comparison"].get("npv_usd")
         if c:
-            out.append(f"- Paired NPV difference ({exp.variants[0].name} - {exp.variants[1].name}): "
+            out.append(f"- Paired NPV difference of the whole ({merged.name} - {base.name}, all companies): "
                        f"USD {fmt_value(c['delta'], 'USD')} [{fmt_value(c['ci95'][0], 'USD')}, "
-                       f"{fmt_value(c['ci95'][1], 'USD')}], against a price paid of "
-                       f"USD {fmt_value(merger.price_usd, 'USD')}.")
+                       f"{fmt_value(c['ci95'][1], 'USD')}]: hosting fees are a transfer between the two, so "
+                       f"what merging adds is synergies less integration cost and any pooling gain.")
     return ["", "## Finance", ""] + out if out else []
