@@ -28,7 +28,8 @@ def hourly_occupancy(start_h, end_h, weight, cell, n_cells: int, n_hours: int):
     after = xp.bincount(c * (n_hours + 1) + i + 1, weights=w, minlength=n_cells * (n_hours + 1))
     within = xp.bincount(c * n_hours + i, weights=w * ((i + 1) - t), minlength=n_cells * n_hours)
     after = xp.cumsum(after.reshape(n_cells, n_hours + 1), axis=1)[:, :n_hours]
-    return after + within.reshape(n_cells, n_hours)
+    # bincount of nothing is int64: keep the result float64 whatever the input
+    return (after + within.reshape(n_cells, n_hours)).astype(xp.float64)
 
 
 def sum_by_bin(values, bins, n_bins: int):

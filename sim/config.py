@@ -423,11 +423,25 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def _anchor_series_paths(node, base: Path) -> None:
+    """Make every `series: {path: ...}` relative to the file that wrote it."""
+    if isinstance(node, dict):
+        series = node.get("series")
+        if isinstance(series, dict) and isinstance(series.get("path"), str):
+            series["path"] = str((base / series["path"]).resolve())
+        for value in node.values():
+            _anchor_series_paths(value, base)
+    elif isinstance(node, list):
+        for value in node:
+            _anchor_series_paths(value, base)
+
+
 def _resolve_includes(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     path = path.resolve()
     if path in chain:
         raise ConfigError(f"{path}: include cycle: {' -> '.join(p.name for p in chain + (path,))}")
     data = _read_yaml(path, chain[-1].name if chain else "config")
+    _anchor_series_paths(data, path.parent)
     includes = data.pop("include", None)
     if includes is None:
         return data
@@ -470,15 +484,29 @@ def _first_error(exc: ValidationError) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Load, validate and cross-check a scenario file. Raises ConfigError."""
     path = Path(path)
-    data = _resolve_includes(path)
+    return scenario_from_dict(_resolve_includes(path), where=str(path))
+
+
+def scenario_from_dict(data: dict, where: str = "config") -> Scenario:
+    """Validate and cross-check an already-read scenario mapping. Raises ConfigError."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_first_error(exc)}") from None
+        raise ConfigError(f"{where}: {_first_error(exc)}") from None
     problem = cross_check(scenario)
     if problem:
-        raise ConfigError(f"{path}: {problem}")
+        raise ConfigError(f"{where}: {problem}")
+    _load_series(scenario)
     return scenario
+
+
+def _load_series(s: Scenario) -> None:
+    """Read every hourly series now, so a bad file fails before any simulation."""
+    from .series import typical_year
+    for site in s.sites:
+        for spec in (site.energy_price.series, site.carbon.series):
+            if spec is not None:
+                typical_year(spec.path, spec.column, spec.timestamp_column)
 
 
 def baseline_path(config_path: str | Path, scenario: Scenario) -> Path | None:

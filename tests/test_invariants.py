@@ -1,0 +1,89 @@
+"""Invariants of DESIGN §9 on random small scenarios (hypothesis)."""
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.config import scenario_from_dict
+from sim.experiment import run_variants
+from sim.records import JobTable
+
+
+@st.composite
+def scenarios(draw):
+    n = draw(st.sampled_from([1, 2, 4, 8]))
+    two = draw(st.booleans())
+    companies = [{"name": "a"}, {"name": "b"}] if two else [{"name": "a"}]
+    site = {"critical_it_mw": 10.0, "energy_price": {"flat_usd_per_mwh": 50.0}, "carbon": {"flat_kg_per_mwh": 300.0}}
+    sites = [dict(site, name="s1", owner="a")] + ([dict(site, name="s2", owner="b")] if two else [])
+    deployments = [{"site": "s1", "node_type": "g", "nodes": draw(st.integers(1, 5))}]
+    if two:
+        deployments.append({"site": "s2", "node_type": "g", "nodes": draw(st.integers(1, 5)),
+                            "start": f"2026-01-0{draw(st.integers(1, 4))}"})
+    values = draw(st.lists(st.integers(1, 3 * n), min_size=1, max_size=4, unique=True))
+    tenants = []
+    for i, company in enumerate(c["name"] for c in companies):
+        tenants.append({"name": f"w{i}", "provider": company, "workload": {
+            "node_type": "g", "tier": draw(st.sampled_from(["on_demand", "spot"])),
+            "arrival_rate_per_h": draw(st.floats(0.2, 4.0)), "diurnal_amplitude": draw(st.floats(0, 1)),
+            "gpus": {"dist": "empirical", "values": values},
+            "duration_h": {"dist": draw(st.sampled_from(["exponential", "lognormal"])),
+                           "mean": draw(st.floats(0.2, 12.0)), **({"sigma": 1.0} if False else {})}}})
+        if tenants[-1]["workload"]["duration_h"]["dist"] == "lognormal":
+            tenants[-1]["workload"]["duration_h"]["sigma"] = draw(st.floats(0.2, 2.0))
+    if draw(st.booleans()):
+        tenants.append({"name": "res", "provider": "a", "reservation": {
+            "node_type": "g", "gpus": {"2026-01-01": draw(st.integers(0, 6 * n)), "2026-01-03": draw(st.integers(0, 6 * n))},
+            "term": f"{draw(st.integers(1, 6))}d", "utilization": {"mean": draw(st.floats(0, 1)), "noise_sd": 0.1}}})
+    return {
+        "scenario": "prop", "start": "2026-01-01", "horizon": f"{draw(st.integers(2, 7))}d",
+        "companies": companies, "sites": sites,
+        "node_types": [{"name": "g", "gpus_per_node": n, "gpu_idle_w": 60.0, "gpu_max_w": 400.0,
+                        "node_base_w": 300.0, "node_dynamic_w": 200.0}],
+        "deployments": deployments, "tenants": tenants,
+        "scheduler": {"policy": draw(st.sampled_from(["fifo", "priority"])),
+                      "scope": draw(st.sampled_from(["pooled", "per_company"]))},
+    }
+
+
+def _max_concurrent(starts, ends, gpus):
+    """Exact peak of a sum of intervals: sweep the edges, ends before starts at a tie."""
+    t = np.concatenate([ends, starts])
+    d = np.concatenate([-gpus, gpus])
+    order = np.lexsort((d, t))
+    return np.cumsum(d[order]).max(initial=0.0)
+
+
+@given(scenarios(), st.integers(0, 10_000))
+def test_invariants_hold(data, seed):
+    s = scenario_from_dict(data)
+    # run_variants itself raises on broken conservation, capacity or energy-floor invariants
+    _, (v,) = run_variants([s], seed=seed, replicas=1, backend="numpy", workers=1)
+    run = v.runs[0]
+    iv = run.intervals
+    for d, dep in enumerate(s.deployments):
+        cap = dep.nodes * s.node_types[0].gpus_per_node
+        online_h = max(0.0, s.hours_from_start(s.deployment_start(dep)))
+        mine_j = iv["job_deployment"] == d
+        mine_r = iv["reserved_deployment"] == d
+        starts = np.concatenate([iv["job_start_h"][mine_j], iv["reserved_start_h"][mine_r]])
+        ends = np.concatenate([iv["job_end_h"][mine_j], iv["reserved_end_h"][mine_r]])
+        gpus = np.concatenate([iv["job_gpus"][mine_j], iv["reserved_gpus"][mine_r]])
+        assert _max_concurrent(starts, ends, gpus) <= cap          # allocated never exceeds online
+        assert (starts >= online_h - 1e-9).all()                    # nothing runs before it is online
+    j = run.jobs
+    state = j["state"]
+    assert np.isin(state, [JobTable.QUEUED, JobTable.RUNNING, JobTable.COMPLETED, JobTable.REJECTED]).all()
+    started = ~np.isnan(j["start_h"])
+    assert (j["start_h"][started] >= j["submit_h"][started]).all()
+    done = state == JobTable.COMPLETED
+    np.testing.assert_allclose(j["end_h"][done] - j["start_h"][done], j["duration_h"][done], rtol=1e-9, atol=1e-9)
+    assert not started[state == JobTable.REJECTED].any()
+    assert np.isnan(j["start_h"][state == JobTable.QUEUED]).all()
+    # a job larger than every site's eventual capacity is rejected, and only such jobs
+    n = s.node_types[0].gpus_per_node
+    biggest = max(d.nodes for d in s.deployments) * n
+    too_big = j["gpus"] > biggest
+    if s.scheduler.scope == "pooled":
+        assert ((state == JobTable.REJECTED) == too_big).all()
+    assert v.metrics["energy_it_mwh"][0] > 0
+    assert 0.0 <= v.metrics["gpu_utilization"][0] <= 1.0 + 1e-12

@@ -1,0 +1,106 @@
+"""What users see: the command line on real configs, the output contract of
+DESIGN §8, and determinism (§9)."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "configs" / "examples").glob("*.yaml"))
+METRICS = ("gpu_utilization", "mean_wait_h", "p95_wait_h", "p99_wait_h", "jobs_submitted", "jobs_completed",
+           "jobs_unfinished", "jobs_rejected", "sla_attainment", "stranded_gpu_hours", "energy_it_mwh",
+           "energy_facility_mwh", "energy_cost_usd", "carbon_t", "revenue_usd", "hosting_fees_usd", "ebitda_usd",
+           "npv_usd", "min_dscr")
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def main_job(tmp_path_factory):
+    """The reference main job as users run it (fewer replicas to keep CI short)."""
+    out = tmp_path_factory.mktemp("out")
+    proc = run_cli("configs/merged.yaml", "--out", out, "--replicas", 2)
+    assert proc.returncode == 0, proc.stderr
+    return proc, out / "merged"
+
+
+def test_main_job_prints_the_comparison(main_job):
+    proc, _ = main_job
+    assert "merged - standalone [95% CI]" in proc.stdout
+    for metric in ("gpu_utilization", "hosting_fees_usd", "npv_usd"):
+        assert metric in proc.stdout
+
+
+def test_main_job_writes_the_contract(main_job):
+    _, folder = main_job
+    for name in ("summary.json", "timeseries.csv", "jobs.csv", "finance.csv", "report.md", "utilization.png",
+                 "wait_cdf.png", "energy.png", "finance.png", "comparison.png"):
+        assert (folder / name).stat().st_size > 0, name
+    summary = json.loads((folder / "summary.json").read_text())
+    assert list(summary) == ["scenario", "seed", "replicas", "backend", "variants", "comparison"]
+    assert summary["scenario"] == "merged" and summary["replicas"] == 2 and summary["backend"] == "numpy"
+    assert set(summary["variants"]) == {"merged", "standalone"}
+    for variant in summary["variants"].values():
+        for metric in METRICS:
+            m = variant["metrics"][metric]
+            assert set(m) == {"mean", "ci95", "unit"} and len(m["ci95"]) == 2
+    for metric in METRICS:
+        assert set(summary["comparison"][metric]) == {"delta", "ci95"}
+    # the reference case: standalone pays ~$850M a year of hosting fees at full ramp, merged pays none
+    fees = summary["variants"]["standalone"]["metrics"]["hosting_fees_usd"]["mean"]
+    assert 8e9 < fees < 11e9
+    assert summary["variants"]["merged"]["metrics"]["hosting_fees_usd"]["mean"] == 0
+    assert "net annual saving" in (folder / "report.md").read_text()
+
+
+def test_main_job_csvs(main_job):
+    _, folder = main_job
+    with open(folder / "timeseries.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["variant"] for r in rows} == {"merged", "standalone"}
+    assert {"gpus_online", "gpus_allocated", "utilization", "it_power_mw", "facility_power_mw", "energy_cost_usd",
+            "carbon_t"} <= set(rows[0])
+    assert all(float(r["gpus_allocated"]) <= float(r["gpus_online"]) + 1e-6 for r in rows)
+    with open(folder / "jobs.csv") as f:
+        jobs = list(csv.DictReader(f))
+    assert {"tenant", "gpus", "submit_h", "start_h", "end_h", "wait_h", "site", "preemptions"} <= set(jobs[0])
+    with open(folder / "finance.csv") as f:
+        fin = list(csv.DictReader(f))
+    assert {(r["variant"], r["company"]) for r in fin} == {("merged", "crwv"), ("standalone", "crwv"),
+                                                           ("standalone", "corz")}
+    assert len(fin) == 3 * 144  # 12 years of months
+
+
+@pytest.mark.parametrize("config", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_runs(config, tmp_path):
+    proc = run_cli(config, "--out", tmp_path, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""  # --quiet
+    (folder,) = [p for p in tmp_path.iterdir()]
+    assert (folder / "summary.json").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
+
+
+def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
+    a = run_cli("configs/examples/tiny.yaml", "--out", tmp_path / "a", "--quiet", "--workers", 1)
+    b = run_cli("configs/examples/tiny.yaml", "--out", tmp_path / "b", "--quiet", "--workers", 2)
+    c = run_cli("configs/examples/tiny.yaml", "--out", tmp_path / "c", "--quiet", "--seed", 8)
+    assert a.returncode == b.returncode == c.returncode == 0
+    for name in ("summary.json", "jobs.csv", "timeseries.csv", "finance.csv"):
+        assert (tmp_path / "a/tiny" / name).read_bytes() == (tmp_path / "b/tiny" / name).read_bytes(), name
+    sa = json.loads((tmp_path / "a/tiny/summary.json").read_text())
+    sc = json.loads((tmp_path / "c/tiny/summary.json").read_text())
+    assert sc["seed"] == 8
+    assert sa["variants"]["tiny"]["metrics"]["mean_wait_h"] != sc["variants"]["tiny"]["metrics"]["mean_wait_h"]
+
+
+def test_rerun_replaces_results_atomically(tmp_path):
+    for _ in range(2):
+        assert run_cli("configs/examples/tiny.yaml", "--out", tmp_path, "--quiet").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]

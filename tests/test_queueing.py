@@ -1,0 +1,108 @@
+"""The engine against queueing theory (DESIGN §9). Tolerances are 4 standard
+errors of the replica means; the first 10% of the horizon is warm-up."""
+import numpy as np
+import pytest
+
+from sim.config import scenario_from_dict
+from sim.model import simulate
+from tests.queueing import erlang_c, mmc_mean_wait, priority_mmc_waits
+
+REPLICAS = 8
+WARMUP = 0.10
+
+
+def test_erlang_c_known_value():
+    assert erlang_c(3, 2.0) == pytest.approx(4 / 9, rel=1e-12)
+    assert erlang_c(1, 0.5) == pytest.approx(0.5, rel=1e-12)  # M/M/1: P(wait) = rho
+
+
+def _pool(base, name, company, nodes, gpus_per_node, lam, mu, tier="on_demand"):
+    base["tenants"].append({"name": name, "provider": company, "workload": {
+        "node_type": "g", "tier": tier, "arrival_rate_per_h": lam, "gpus": {"dist": "fixed", "value": 1},
+        "duration_h": {"dist": "exponential", "mean": 1.0 / mu}}})
+    return base
+
+
+def _mmc(base, c, gpus_per_node, lam, mu, horizon_h):
+    base["horizon"] = horizon_h
+    base["node_types"][0]["gpus_per_node"] = gpus_per_node
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": c // gpus_per_node}]
+    return _pool(base, "t", "a", c, gpus_per_node, lam, mu)
+
+
+def _waits_after_warmup(run, horizon_h, tenant=None):
+    j = run.jobs
+    keep = j["submit_h"] >= WARMUP * horizon_h
+    if tenant is not None:
+        keep &= j["tenant"] == tenant
+    start = np.where(np.isnan(j["start_h"]), horizon_h, j["start_h"])
+    return (start - j["submit_h"])[keep]
+
+
+def _replica_means(s, horizon_h, tenant=None):
+    return np.array([_waits_after_warmup(simulate(s, 11, k), horizon_h, tenant).mean() for k in range(REPLICAS)])
+
+
+def _assert_within_4_se(samples, expected):
+    se = samples.std(ddof=1) / np.sqrt(samples.size)
+    assert abs(samples.mean() - expected) < 4 * se, (samples.mean(), expected, se)
+    # and the test has teeth: the error bar is small against the value itself
+    assert 4 * se < 0.25 * expected
+
+
+@pytest.mark.parametrize("c, gpus_per_node, rho", [(4, 1, 0.75), (16, 8, 0.85)])
+def test_mmc_mean_wait_matches_erlang_c(base, c, gpus_per_node, rho):
+    mu = 1.0
+    lam = rho * c * mu
+    horizon_h = 6000.0
+    s = scenario_from_dict(_mmc(base, c, gpus_per_node, lam, mu, horizon_h))
+    _assert_within_4_se(_replica_means(s, horizon_h), mmc_mean_wait(c, lam, mu))
+
+
+def _two_clouds(base, scope, c, lam, mu, horizon_h, merged):
+    base["horizon"] = horizon_h
+    base["scenario"] = "merged" if merged else "standalone"
+    base["companies"] = [{"name": "a"}, {"name": "b"}]
+    site = base["sites"][0]
+    base["sites"] = [dict(site, name="s1", owner="a"), dict(site, name="s2", owner="b")]
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": c}, {"site": "s2", "node_type": "g", "nodes": c}]
+    _pool(base, "ta", "a", c, 1, lam, mu)
+    _pool(base, "tb", "b", c, 1, lam, mu)
+    base["scheduler"] = {"policy": "fifo", "scope": scope}
+    if merged:
+        base["merger"] = {"into": "a", "members": ["a", "b"]}
+    return scenario_from_dict(base)
+
+
+def test_pooling_two_mmc_into_one_mm2c(base):
+    import copy
+    c, mu, rho, horizon_h = 4, 1.0, 0.8, 5000.0
+    lam = rho * c * mu
+    standalone = _two_clouds(copy.deepcopy(base), "per_company", c, lam, mu, horizon_h, merged=False)
+    merged = _two_clouds(copy.deepcopy(base), "pooled", c, lam, mu, horizon_h, merged=True)
+    w_alone = _replica_means(standalone, horizon_h)
+    w_pooled = _replica_means(merged, horizon_h)
+    _assert_within_4_se(w_alone, mmc_mean_wait(c, lam, mu))
+    _assert_within_4_se(w_pooled, mmc_mean_wait(2 * c, 2 * lam, mu))
+    # common random numbers: the same jobs arrive in both, so the paired gain is tight
+    gain = w_alone - w_pooled
+    expected = mmc_mean_wait(c, lam, mu) - mmc_mean_wait(2 * c, 2 * lam, mu)
+    _assert_within_4_se(gain, expected)
+
+
+def test_nonpreemptive_priority_matches_cobham(base):
+    c, mu, horizon_h = 4, 1.0, 6000.0
+    lams = [1.5, 1.7]   # on-demand (high) then spot (low); total load 0.8
+    base["horizon"] = horizon_h
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": c}]
+    _pool(base, "high", "a", c, 1, lams[0], mu, tier="on_demand")
+    _pool(base, "low", "a", c, 1, lams[1], mu, tier="spot")
+    base["scheduler"] = {"policy": "priority", "scope": "pooled"}
+    s = scenario_from_dict(base)
+    expected = priority_mmc_waits(c, lams, mu)
+    runs = [simulate(s, 5, k) for k in range(REPLICAS)]
+    for tenant, want in enumerate(expected):
+        samples = np.array([_waits_after_warmup(r, horizon_h, tenant).mean() for r in runs])
+        _assert_within_4_se(samples, want)
+    # and FIFO would not separate them: the low class waits longer only under priority
+    assert expected[1] > 2 * expected[0]
