@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import traceback
+from pathlib import Path
 
 from kernels import BackendError
 
@@ -61,10 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_flags(args) -> str | None:
+    """Flag problems that argparse cannot see, found before anything runs."""
+    if args.dask_address and args.executor != "dask":
+        return "--dask-address needs --executor dask"
+    if args.baseline and not Path(args.baseline).is_file():
+        return f"--baseline: no such file {args.baseline}"
+    out = Path(args.out)
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        return f"--out: {existing} is not a folder"
+    if not os.access(existing, os.W_OK):
+        return f"--out: cannot write under {existing}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.dask_address and args.executor != "dask":
-        print("error: --dask-address needs --executor dask", file=sys.stderr)
+    problem = _check_flags(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     from .experiment import run_experiment
     from .report import text_table, warnings

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
 HOURS_PER_YEAR = 8760.0
+MAX_JOB_GPUS = 1_000_000
+MAX_JOBS_PER_REPLICA = 50_000_000
 
 
 class ConfigError(Exception):
@@ -68,7 +70,7 @@ def parse_duration_h(value) -> float:
 
 Date = Annotated[dt.date, BeforeValidator(parse_date)]
 DurationH = Annotated[float, BeforeValidator(parse_duration_h)]
-Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -171,11 +173,13 @@ class NodeType(Strict):
     capex_usd_per_gpu: NonNeg = 0.0
     depreciation_years: Pos = 6.0
 
-    @model_validator(mode="after")
-    def _idle_below_max(self):
-        if self.gpu_idle_w > self.gpu_max_w:
-            raise ValueError(f"gpu_idle_w ({self.gpu_idle_w}) must not exceed gpu_max_w ({self.gpu_max_w})")
-        return self
+    @field_validator("gpu_max_w")
+    @classmethod
+    def _max_above_idle(cls, gpu_max_w: float, info) -> float:
+        idle = info.data.get("gpu_idle_w")
+        if idle is not None and idle > gpu_max_w:
+            raise ValueError(f"must be at least gpu_idle_w ({idle:g}), got {gpu_max_w:g}")
+        return gpu_max_w
 
     @property
     def node_max_w(self) -> float:
@@ -259,7 +263,7 @@ class Workload(Strict):
     """A synthetic job stream: Poisson arrivals with growth, diurnal and weekly shape."""
     node_type: Name
     tier: Literal["on_demand", "spot"] = "on_demand"
-    arrival_rate_per_h: Pos
+    arrival_rate_per_h: Annotated[float, Field(gt=0, le=1e6)]
     growth_per_year: Annotated[float, Field(gt=-1, le=10)] = 0.0
     diurnal_amplitude: Fraction = 0.0
     weekly_amplitude: Fraction = 0.0
@@ -272,14 +276,15 @@ class Workload(Strict):
     start: Date | None = None
     end: Date | None = None
 
-    @model_validator(mode="after")
-    def _integer_gpus(self):
-        if self.gpus.dist not in ("fixed", "empirical"):
-            raise ValueError("gpus takes dist fixed or empirical (whole GPUs)")
-        counts = [self.gpus.value] if self.gpus.dist == "fixed" else self.gpus.values
-        if any(c != int(c) for c in counts):
-            raise ValueError(f"gpus must be whole numbers, got {counts}")
-        return self
+    @field_validator("gpus")
+    @classmethod
+    def _whole_gpus(cls, gpus: Distribution) -> Distribution:
+        if gpus.dist not in ("fixed", "empirical"):
+            raise ValueError("takes dist fixed or empirical (whole GPUs)")
+        counts = [gpus.value] if gpus.dist == "fixed" else gpus.values
+        if any(c != int(c) or c > MAX_JOB_GPUS for c in counts):
+            raise ValueError(f"must be whole numbers of GPUs up to {MAX_JOB_GPUS:,}, got {counts}")
+        return gpus
 
 
 class Tenant(Strict):
@@ -352,7 +357,7 @@ class Scenario(Strict):
     scenario: Name
     baseline: str | None = None
     start: Date
-    horizon: DurationH
+    horizon: Annotated[DurationH, Field(le=100 * HOURS_PER_YEAR)]
     seed: Annotated[int, Field(ge=0)] = 0
     replicas: Annotated[int, Field(ge=1, le=100000)] = 4
     companies: Annotated[list[Company], Field(min_length=1)]
@@ -397,17 +402,33 @@ class Scenario(Strict):
 
 # ---------------------------------------------------------------- loading
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text until the schema parses
+    them, so an impossible date is reported with its YAML path."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
 def _read_yaml(path: Path, where: str) -> dict:
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(f"{path}{line}: invalid YAML: {_one_line(getattr(exc, 'problem', None) or exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
@@ -455,30 +476,38 @@ def _resolve_includes(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     return _deep_merge(merged, data)
 
 
+_TYPE_LABEL = re.compile(r"^(constrained-|function-|dict\[|list\[|float$|int$|str$|bool$|date$)")
+
+
 def _yaml_path(loc) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("function-after", "function-before") or "[" in str(part):
-            continue  # pydantic's internal union / validator markers
-        else:
-            out += ("." if out else "") + str(part)
+        elif isinstance(part, str) and _TYPE_LABEL.match(part):
+            continue  # pydantic's labels for union members and validators, not YAML keys
+        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += ("." if out else "") + part
+        else:  # a mapping key such as a date
+            m = re.fullmatch(r"datetime\.date\((\d+), (\d+), (\d+)\)", str(part))
+            out += f"[{dt.date(*map(int, m.groups()))}]" if m else f"[{part}]"
     return out or "(top level)"
 
 
 def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = [p for p in err["loc"] if p not in ("float", "int", "dict[date,float]")]
-    msg = err["msg"]
-    msg = re.sub(r"^(Value error|Assertion failed), ", "", msg)
+    """The error to show: the first field's, and within a union the deepest branch's."""
+    errors = exc.errors()
+    field = _yaml_path(errors[0]["loc"][:1])
+    same_field = [e for e in errors if _yaml_path(e["loc"][:1]) == field]
+    err = max(same_field, key=lambda e: len(_yaml_path(e["loc"])))
+    msg = re.sub(r"^(Value error|Assertion failed), ", "", err["msg"])
     if err["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling)"
     elif err["type"] == "missing":
         msg = "required key is missing"
     value = err.get("input")
-    shown = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(value, (dict, list)) else f" (got {value!r})"
-    return f"{_yaml_path(loc)}: {msg}{shown}"
+    quiet = err["type"] in ("missing", "extra_forbidden") or isinstance(value, (dict, list)) or "got " in msg
+    return f"{_yaml_path(err['loc'])}: {_one_line(msg)}{'' if quiet else f' (got {value!r})'}"
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -565,8 +594,14 @@ def cross_check(s: Scenario) -> str | None:
                 checks.append(_ref(t.reservation.site, sites, f"tenants[{i}].reservation.site", "site"))
         if t.workload:
             checks.append(_ref(t.workload.node_type, node_types, f"tenants[{i}].workload.node_type", "node type"))
-            if t.workload.end and t.workload.start and t.workload.end <= t.workload.start:
-                checks.append(f"tenants[{i}].workload.end: must be after start")
+            w = t.workload
+            if w.end and w.end <= (w.start or s.start):
+                checks.append(f"tenants[{i}].workload.end: {w.end} is not after the workload's start")
+            window_h = s.horizon_h - max(0.0, s.hours_from_start(w.start or s.start))
+            jobs = w.arrival_rate_per_h * max(1.0, (1 + w.growth_per_year) ** (s.horizon_h / HOURS_PER_YEAR)) * window_h
+            if jobs > MAX_JOBS_PER_REPLICA:
+                checks.append(f"tenants[{i}].workload.arrival_rate_per_h: about {jobs:,.0f} jobs per replica, "
+                              f"more than the {MAX_JOBS_PER_REPLICA:,} this tool holds in memory")
     for i, h in enumerate(s.hosting_contracts):
         checks.append(_ref(h.host, companies, f"hosting_contracts[{i}].host", "company"))
         checks.append(_ref(h.client, companies, f"hosting_contracts[{i}].client", "company"))
@@ -577,6 +612,8 @@ def cross_check(s: Scenario) -> str | None:
         checks.append(_ref(s.merger.into, companies, "merger.into", "company"))
         for j, m in enumerate(s.merger.members):
             checks.append(_ref(m, companies, f"merger.members[{j}]", "company"))
+        if len(set(s.merger.members)) != len(s.merger.members):
+            checks.append("merger.members: a company is listed twice")
         if s.merger.into not in s.merger.members:
             checks.append(f"merger.into: {s.merger.into!r} must be one of merger.members")
     for i, c in enumerate(s.companies):

@@ -29,34 +29,41 @@ def _hour_of_year(ts: dt.datetime) -> int | None:
 @functools.lru_cache(maxsize=64)
 def typical_year(path: str, column: str, timestamp_column: str) -> np.ndarray:
     """8760 values by hour of the year (mean where a year repeats). Raises ConfigError."""
-    sums = np.zeros(8760)
-    counts = np.zeros(8760)
     try:
         handle = open(path, newline="")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read hourly series: {exc.strerror or exc}") from None
     with handle:
-        reader = csv.DictReader(handle)
-        for name in (timestamp_column, column):
-            if reader.fieldnames is None or name not in reader.fieldnames:
-                raise ConfigError(f"{path}: line 1: no column {name!r} (columns: {reader.fieldnames})")
-        for row in reader:
-            line = reader.line_num
-            raw_ts = (row[timestamp_column] or "").strip().replace("T", " ")
-            try:
-                ts = dt.datetime.fromisoformat(raw_ts if len(raw_ts) > 13 else raw_ts + ":00")
-            except ValueError:
-                raise ConfigError(f"{path}: line {line}: bad timestamp {row[timestamp_column]!r}") from None
-            try:
-                value = float(row[column])
-            except (TypeError, ValueError):
-                raise ConfigError(f"{path}: line {line}: {column} is not a number: {row[column]!r}") from None
-            if not math.isfinite(value) or value < 0:
-                raise ConfigError(f"{path}: line {line}: {column} must be a finite number >= 0, got {value}")
-            hour = _hour_of_year(ts)
-            if hour is not None:
-                sums[hour] += value
-                counts[hour] += 1
+        try:
+            return _read_typical_year(handle, path, column, timestamp_column)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_typical_year(handle, path: str, column: str, timestamp_column: str) -> np.ndarray:
+    sums = np.zeros(8760)
+    counts = np.zeros(8760)
+    reader = csv.DictReader(handle)
+    for name in (timestamp_column, column):
+        if reader.fieldnames is None or name not in reader.fieldnames:
+            raise ConfigError(f"{path}: line 1: no column {name!r} (columns: {reader.fieldnames})")
+    for row in reader:
+        line = reader.line_num
+        raw_ts = (row[timestamp_column] or "").strip().replace("T", " ")
+        try:
+            ts = dt.datetime.fromisoformat(raw_ts if len(raw_ts) > 13 else raw_ts + ":00")
+        except ValueError:
+            raise ConfigError(f"{path}: line {line}: bad timestamp {row[timestamp_column]!r}") from None
+        try:
+            value = float(row[column])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{path}: line {line}: {column} is not a number: {row[column]!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{path}: line {line}: {column} must be a finite number >= 0, got {value}")
+        hour = _hour_of_year(ts)
+        if hour is not None:
+            sums[hour] += value
+            counts[hour] += 1
     if (counts == 0).any():
         missing = int((counts == 0).sum())
         raise ConfigError(f"{path}: {column}: {missing} of the 8760 hours of the year have no value "
