@@ -78,6 +78,10 @@ def _check_flags(args) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["fit"]:
+        from .fit import main as fit_main
+        return fit_main(argv[1:])
     args = build_parser().parse_args(argv)
     problem = _check_flags(args)
     if problem:

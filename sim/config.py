@@ -259,22 +259,51 @@ class Reservation(Strict):
     utilization: UtilizationProfile = UtilizationProfile()
 
 
+TRACE_FORMATS = ("swf", "philly", "alibaba_openb")
+
+
+class TraceSource(Strict):
+    """Replay a job log: submit times (offset so the trace's first job lands at `start`,
+    stretched by `time_scale`) and durations exactly as recorded."""
+    path: str
+    format: Literal["swf", "philly", "alibaba_openb"]
+    time_scale: Pos = 1.0
+    start: Date | None = None
+    select: list[str] | None = None     # the trace's tenants (virtual clusters, users) to keep
+    skip_bad_rows: bool = False
+
+
 class Workload(Strict):
-    """A synthetic job stream: Poisson arrivals with growth, diurnal and weekly shape."""
+    """A job stream: synthetic (Poisson arrivals with growth, diurnal and weekly shape;
+    GPU-count and duration distributions) or a replayed `trace`."""
     node_type: Name
     tier: Literal["on_demand", "spot"] = "on_demand"
-    arrival_rate_per_h: Annotated[float, Field(gt=0, le=1e6)]
+    trace: TraceSource | None = None
+    arrival_rate_per_h: Annotated[float, Field(gt=0, le=1e6)] | None = None
     growth_per_year: Annotated[float, Field(gt=-1, le=10)] = 0.0
     diurnal_amplitude: Fraction = 0.0
     weekly_amplitude: Fraction = 0.0
     peak_hour: Annotated[float, Field(ge=0, lt=24)] = 14.0
-    gpus: Distribution
-    duration_h: Distribution
+    gpus: Distribution | None = None
+    duration_h: Distribution | None = None
     utilization: Fraction = 0.8
     price_usd_per_gpu_hour: NonNeg = 0.0
     max_wait_h: Pos | None = None
     start: Date | None = None
     end: Date | None = None
+
+    @model_validator(mode="after")
+    def _synthetic_or_trace(self):
+        synthetic = {"arrival_rate_per_h": self.arrival_rate_per_h, "gpus": self.gpus, "duration_h": self.duration_h}
+        if self.trace is not None:
+            given = sorted(k for k, v in synthetic.items() if v is not None)
+            if given:
+                raise ValueError(f"a trace workload takes its jobs from the trace; remove {', '.join(given)}")
+        else:
+            missing = sorted(k for k, v in synthetic.items() if v is None)
+            if missing:
+                raise ValueError(f"needs {', '.join(missing)} (or a trace)")
+        return self
 
     @field_validator("gpus")
     @classmethod
@@ -445,11 +474,13 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 
 def _anchor_series_paths(node, base: Path) -> None:
-    """Make every `series: {path: ...}` relative to the file that wrote it."""
+    """Make every `series: {path: ...}` and `trace: {path: ...}` relative to the file
+    that wrote it."""
     if isinstance(node, dict):
-        series = node.get("series")
-        if isinstance(series, dict) and isinstance(series.get("path"), str):
-            series["path"] = str((base / series["path"]).resolve())
+        for key in ("series", "trace"):
+            ref = node.get(key)
+            if isinstance(ref, dict) and isinstance(ref.get("path"), str):
+                ref["path"] = str((base / ref["path"]).resolve())
         for value in node.values():
             _anchor_series_paths(value, base)
     elif isinstance(node, list):
@@ -530,12 +561,17 @@ def scenario_from_dict(data: dict, where: str = "config") -> Scenario:
 
 
 def _load_series(s: Scenario) -> None:
-    """Read every hourly series now, so a bad file fails before any simulation."""
+    """Read every hourly series and trace now, so a bad file fails before any simulation."""
     from .series import typical_year
     for site in s.sites:
         for spec in (site.energy_price.series, site.carbon.series):
             if spec is not None:
                 typical_year(spec.path, spec.column, spec.timestamp_column)
+    for tenant in s.tenants:
+        if tenant.workload is not None and tenant.workload.trace is not None:
+            from .traces import load_trace
+            t = tenant.workload.trace
+            load_trace(t.path, t.format, t.skip_bad_rows)
 
 
 def baseline_path(config_path: str | Path, scenario: Scenario) -> Path | None:
@@ -597,6 +633,8 @@ def cross_check(s: Scenario) -> str | None:
             w = t.workload
             if w.end and w.end <= (w.start or s.start):
                 checks.append(f"tenants[{i}].workload.end: {w.end} is not after the workload's start")
+            if w.trace is not None:
+                continue
             window_h = s.horizon_h - max(0.0, s.hours_from_start(w.start or s.start))
             jobs = w.arrival_rate_per_h * max(1.0, (1 + w.growth_per_year) ** (s.horizon_h / HOURS_PER_YEAR)) * window_h
             if jobs > MAX_JOBS_PER_REPLICA:

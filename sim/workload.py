@@ -46,7 +46,26 @@ def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
     return values[rng.choice(len(values), size=n, p=weights / weights.sum())]
 
 
+def trace_stream(s: Scenario, tenant: str, w: Workload) -> JobStream:
+    """A replayed trace: the same jobs in every replica; jobs outside the horizon are left out."""
+    from .traces import load_trace
+    src = w.trace
+    trace = load_trace(src.path, src.format, src.skip_bad_rows)
+    keep = np.ones(trace.submit_s.size, dtype=bool)
+    if src.select is not None:
+        keep &= np.isin(trace.tenant, np.asarray(src.select, dtype=object))
+    offset_h = s.hours_from_start(src.start or s.start)
+    first_s = trace.submit_s.min(initial=0.0) if trace.submit_s.size else 0.0
+    submit = offset_h + (trace.submit_s - first_s) / 3600.0 * src.time_scale
+    keep &= (submit >= 0) & (submit < s.horizon_h)
+    order = np.argsort(submit[keep], kind="stable")
+    return JobStream(tenant, submit[keep][order], trace.gpus[keep][order].astype(np.int64),
+                     (trace.duration_s[keep] / 3600.0)[order])
+
+
 def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -> JobStream:
+    if w.trace is not None:
+        return trace_stream(s, tenant, w)
     t0 = s.hours_from_start(w.start) if w.start else 0.0
     t1 = min(s.hours_from_start(w.end), s.horizon_h) if w.end else s.horizon_h
     t0 = max(t0, 0.0)
