@@ -157,6 +157,7 @@ class Site(Strict):
     energy_price: EnergyPrice
     carbon: CarbonIntensity
     opex_usd_per_kw_month: NonNeg = 0.0
+    spare_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0    # nodes held back to replace failed ones
     state: str | None = None
 
 
@@ -172,6 +173,9 @@ class NodeType(Strict):
     power_curve: Literal["linear", "sqrt", "square", "cubic"] = "linear"
     capex_usd_per_gpu: NonNeg = 0.0
     depreciation_years: Pos = 6.0
+    nodes_per_pod: Annotated[int, Field(ge=1)] | None = None   # network domain for gang jobs
+    failures_per_gpu_year: Annotated[float, Field(ge=0, le=1000)] = 0.0
+    repair_h: DurationH = 96.0
 
     @field_validator("gpu_max_w")
     @classmethod
@@ -289,6 +293,9 @@ class Workload(Strict):
     utilization: Fraction = 0.8
     price_usd_per_gpu_hour: NonNeg = 0.0
     max_wait_h: Pos | None = None
+    runtime_estimate_factor: Annotated[float, Field(ge=1, le=1000)] = 1.0  # users' estimate / real duration
+    checkpoint_interval_h: DurationH | None = None   # a failure loses the work since the last checkpoint
+    gang_in_pod: bool = False                        # multi-node jobs need one network domain
     start: Date | None = None
     end: Date | None = None
 
@@ -319,6 +326,7 @@ class Workload(Strict):
 class Tenant(Strict):
     name: Name
     provider: Name
+    fair_share_weight: Pos = 1.0
     reservation: Reservation | None = None
     workload: Workload | None = None
 
@@ -378,8 +386,19 @@ class Merger(Strict):
 
 
 class SchedulerConfig(Strict):
-    policy: Literal["fifo", "priority"] = "fifo"
+    policy: Literal["fifo", "priority", "easy_backfill", "las", "fair_share"] = "fifo"
+    placement: Literal["best_fit", "first_fit", "frag_aware"] = "best_fit"
     scope: Literal["pooled", "per_company"] = "per_company"
+    preemption: bool = True            # `priority`: on-demand may preempt spot
+    backfill_window: Annotated[int, Field(ge=1, le=100000)] = 64
+    las_thresholds_gpu_h: Annotated[list[Pos], Field(min_length=1)] = [10.0, 100.0, 1000.0]
+
+    @field_validator("las_thresholds_gpu_h")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError(f"must increase, got {v}")
+        return v
 
 
 class Scenario(Strict):

@@ -1,9 +1,19 @@
 """GPU nodes of one node type under one scheduler, indexed by free GPUs.
 
 Each site keeps `buckets[k]`: the nodes with exactly k free GPUs (a dict used
-as an ordered set; `popitem` is O(1) and deterministic). Placement is then a
-scan over at most `gpus_per_node` buckets, never over nodes, so cost does not
-grow with fleet size.
+as an ordered set). Placement scans at most `gpus_per_node` buckets, never the
+nodes, so its cost does not grow with the fleet. Every change of a node's free
+GPUs goes through `_set_free`, which keeps the buckets, the per-pod index of
+wholly free nodes, the first-fit tree and the totals consistent.
+
+Placement strategies for a job of G <= N GPUs (N GPUs per node):
+- `best_fit`: the node left with the fewest free GPUs (smallest k >= G);
+- `first_fit`: the lowest-numbered node with k >= G (sites in config order);
+- `frag_aware`: the node whose change in expected stranded GPUs is smallest,
+  stranded(f) = f * P(request > f) over the request sizes seen so far
+  (after Weng et al., FGD, ATC 2023).
+A job of G > N GPUs takes ceil(G/N) wholly free nodes in one site, or in one
+pod (network domain) when it must.
 """
 from __future__ import annotations
 
@@ -15,35 +25,49 @@ class InvariantError(AssertionError):
 
 
 class Pool:
-    def __init__(self, node_type: str, gpus_per_node: int):
+    def __init__(self, node_type: str, gpus_per_node: int, placement: str = "best_fit"):
         self.node_type = node_type
         self.gpus_per_node = gpus_per_node
+        self.placement = placement
         self.node_free: list[int] = []
         self.node_site: list[str] = []
         self.node_deployment: list[int] = []
-        self.buckets: dict[str, list[dict[int, None]]] = {}  # site -> k -> nodes
-        self.site_nodes_eventual: dict[str, int] = {}       # nodes each site will ever have
+        self.node_pod: list[int] = []
+        self.node_up: list[bool] = []
+        self.buckets: dict[str, list[dict[int, None]]] = {}   # site -> k -> nodes with k free
+        self.pod_whole: dict[int, dict[int, None]] = {}        # pod -> wholly free nodes
+        self.site_nodes_eventual: dict[str, int] = {}
         self.online_gpus = 0
         self.free_gpus = 0
+        self.requests = [1] * (gpus_per_node + 2)              # sizes seen (Laplace prior); last: > N
+        self._tree: list[int] = [-1, -1]                       # first-fit: max free per subtree
 
     # -- building
     def plan_nodes(self, site: str, nodes: int) -> None:
         """Record future capacity, so that 'can this job ever fit' is known up front."""
         self.site_nodes_eventual[site] = self.site_nodes_eventual.get(site, 0) + nodes
 
-    def add_nodes(self, site: str, nodes: int, deployment: int) -> None:
+    def add_nodes(self, site: str, nodes: int, deployment: int, nodes_per_pod: int | None) -> list[int]:
         n = self.gpus_per_node
         if site not in self.buckets:
             self.buckets[site] = [dict() for _ in range(n + 1)]
-        full = self.buckets[site][n]
-        for _ in range(nodes):
+        first_pod = max(self.pod_whole, default=-1) + 1
+        ids = []
+        for i in range(nodes):
             node = len(self.node_free)
-            self.node_free.append(n)
+            self.node_free.append(0)
             self.node_site.append(site)
             self.node_deployment.append(deployment)
-            full[node] = None
-        self.online_gpus += nodes * n
-        self.free_gpus += nodes * n
+            self.node_pod.append(first_pod + (i // nodes_per_pod if nodes_per_pod else 0))
+            self.node_up.append(False)
+            ids.append(node)
+        for pod in range(first_pod, max(self.node_pod[ids[-1]], first_pod) + 1):
+            self.pod_whole[pod] = {}
+        if self.placement == "first_fit":
+            self._grow_tree(len(self.node_free))
+        for node in ids:
+            self.bring_up(node)
+        return ids
 
     def could_ever_fit(self, gpus: int) -> bool:
         n = self.gpus_per_node
@@ -51,76 +75,161 @@ class Pool:
             return any(self.site_nodes_eventual.values())
         return -(-gpus // n) <= max(self.site_nodes_eventual.values(), default=0)
 
-    # -- moving GPUs between buckets
-    def _take(self, node: int, gpus: int) -> None:
-        """Take GPUs from a node already popped out of its bucket."""
-        free = self.node_free[node] - gpus
-        if free < 0:
-            raise InvariantError(f"node {node} of {self.node_type} over-allocated")
+    # -- the one place where a node's free GPUs change
+    def _set_free(self, node: int, free: int) -> None:
+        n = self.gpus_per_node
+        if not 0 <= free <= n:
+            raise InvariantError(f"node {node} of {self.node_type}: {free} free GPUs outside [0, {n}]")
+        buckets = self.buckets[self.node_site[node]]
+        old = self.node_free[node]
+        del buckets[old][node]
+        buckets[free][node] = None
+        if old == n:
+            del self.pod_whole[self.node_pod[node]][node]
+        if free == n:
+            self.pod_whole[self.node_pod[node]][node] = None
         self.node_free[node] = free
-        self.buckets[self.node_site[node]][free][node] = None
-        self.free_gpus -= gpus
+        self.free_gpus += free - old
+        if self.placement == "first_fit":
+            self._tree_set(node, free)
+
+    def take(self, node: int, gpus: int) -> None:
+        self._set_free(node, self.node_free[node] - gpus)
 
     def release(self, node: int, gpus: int) -> None:
-        buckets = self.buckets[self.node_site[node]]
-        free = self.node_free[node]
-        del buckets[free][node]
-        free += gpus
-        if free > self.gpus_per_node:
-            raise InvariantError(f"node {node} of {self.node_type} released more GPUs than it has")
-        self.node_free[node] = free
-        buckets[free][node] = None
-        self.free_gpus += gpus
+        self._set_free(node, self.node_free[node] + gpus)
+
+    # -- failures: an emptied node leaves the pool and comes back whole
+    def take_down(self, node: int) -> None:
+        if self.node_free[node] != self.gpus_per_node:
+            raise InvariantError(f"node {node} taken down while in use")
+        self._set_free(node, 0)
+        del self.buckets[self.node_site[node]][0][node]
+        self.node_up[node] = False
+        self.online_gpus -= self.gpus_per_node
+        if self.placement == "first_fit":
+            self._tree_set(node, -1)
+
+    def bring_up(self, node: int) -> None:
+        self.buckets[self.node_site[node]][0][node] = None
+        self.node_free[node] = 0
+        self.node_up[node] = True
+        self.online_gpus += self.gpus_per_node
+        self._set_free(node, self.gpus_per_node)
 
     # -- placement
-    def place(self, gpus: int) -> Allocation | None:
-        """Best fit for a job: the node left with the fewest free GPUs; larger jobs take
-        whole nodes, all in one site (gang). None when it does not fit now."""
+    def note_request(self, gpus: int) -> None:
+        self.requests[min(gpus, self.gpus_per_node + 1)] += 1
+
+    def place(self, gpus: int, avoid: set[int] | frozenset = frozenset(), in_pod: bool = False) -> Allocation | None:
+        """Where a job of `gpus` GPUs would run now, taken; None when it does not fit."""
         if gpus > self.free_gpus:
             return None
         n = self.gpus_per_node
-        if gpus <= n:
-            for k in range(gpus, n + 1):
-                for buckets in self.buckets.values():
-                    if buckets[k]:
-                        node, _ = buckets[k].popitem()
-                        self._take(node, gpus)
-                        return [(node, gpus)]
+        if gpus > n:
+            nodes = self._whole_nodes(-(-gpus // n), avoid, in_pod)
+            if nodes is None:
+                return None
+            for node in nodes:
+                self.take(node, n)
+            return [(node, n) for node in nodes]
+        node = self._first_fit(gpus, avoid) if self.placement == "first_fit" else self._by_bucket(gpus, avoid)
+        if node is None:
             return None
-        whole = -(-gpus // n)
-        for buckets in self.buckets.values():
-            if len(buckets[n]) >= whole:
-                alloc = []
-                for _ in range(whole):
-                    node, _ = buckets[n].popitem()
-                    self._take(node, n)
-                    alloc.append((node, n))
-                return alloc
+        self.take(node, gpus)
+        return [(node, gpus)]
+
+    def _bucket_node(self, bucket: dict, avoid) -> int | None:
+        for node in reversed(bucket):
+            if node not in avoid:
+                return node
+        return None
+
+    def _by_bucket(self, gpus: int, avoid) -> int | None:
+        n = self.gpus_per_node
+        ks = range(gpus, n + 1)
+        if self.placement == "frag_aware":
+            ks = sorted(ks, key=lambda k: (self._stranded(k - gpus) - self._stranded(k), k))
+        for k in ks:
+            for buckets in self.buckets.values():
+                if buckets[k]:
+                    node = self._bucket_node(buckets[k], avoid)
+                    if node is not None:
+                        return node
+        return None
+
+    def _stranded(self, free: int) -> float:
+        """Expected GPUs a node with `free` free GPUs cannot give the next request."""
+        total = sum(self.requests)
+        return free * sum(self.requests[free + 1:]) / total
+
+    def _whole_nodes(self, count: int, avoid, in_pod: bool) -> list[int] | None:
+        groups = ([self.pod_whole[p] for p in self.pod_whole] if in_pod
+                  else [b[self.gpus_per_node] for b in self.buckets.values()])
+        for group in groups:
+            if len(group) - len(avoid) >= count or (len(group) >= count and not avoid):
+                picked = [node for node in reversed(group) if node not in avoid][:count]
+                if len(picked) == count:
+                    return picked
         return None
 
     def take_up_to(self, gpus: int, site: str | None) -> Allocation:
         """Grant as many of `gpus` as are free (a reservation), whole free nodes first."""
         alloc: Allocation = []
-        sites = [site] if site is not None else list(self.buckets)
-        for name in sites:
+        for name in ([site] if site is not None else list(self.buckets)):
             buckets = self.buckets.get(name)
             if buckets is None:
                 continue
             for k in range(self.gpus_per_node, 0, -1):
-                bucket = buckets[k]
-                while gpus > 0 and bucket:
-                    node, _ = bucket.popitem()
-                    take = min(k, gpus)
-                    self._take(node, take)
-                    alloc.append((node, take))
-                    gpus -= take
+                while gpus > 0 and buckets[k]:
+                    node = next(reversed(buckets[k]))
+                    grant = min(k, gpus)
+                    self.take(node, grant)
+                    alloc.append((node, grant))
+                    gpus -= grant
                 if gpus == 0:
                     return alloc
         return alloc
 
+    # -- first fit: a max-tree over node ids, sites in the order their nodes came
+    def _grow_tree(self, size: int) -> None:
+        cap = len(self._tree) // 2
+        if size <= cap:
+            return
+        while cap < size:
+            cap *= 2
+        leaves = self._tree[len(self._tree) // 2:] + [-1] * (cap - len(self._tree) // 2)
+        self._tree = [-1] * cap + leaves
+        for i in range(cap - 1, 0, -1):
+            self._tree[i] = max(self._tree[2 * i], self._tree[2 * i + 1])
+
+    def _tree_set(self, node: int, free: int) -> None:
+        i = node + len(self._tree) // 2
+        self._tree[i] = free
+        i //= 2
+        while i:
+            self._tree[i] = max(self._tree[2 * i], self._tree[2 * i + 1])
+            i //= 2
+
+    def _first_fit(self, gpus: int, avoid) -> int | None:
+        """Lowest node id with at least `gpus` free, skipping `avoid` (a depth-first search
+        that prunes subtrees whose max is too small)."""
+        tree, cap = self._tree, len(self._tree) // 2
+        stack = [1]
+        while stack:
+            i = stack.pop()
+            if tree[i] < gpus:
+                continue
+            if i >= cap:
+                if i - cap not in avoid:
+                    return i - cap
+                continue
+            stack.append(2 * i + 1)
+            stack.append(2 * i)
+        return None
+
     def check(self) -> None:
-        """allocated + free == online, and free within [0, gpus_per_node] per node."""
-        if not 0 <= self.free_gpus <= self.online_gpus:
-            raise InvariantError(f"{self.node_type}: free {self.free_gpus} outside [0, {self.online_gpus}]")
-        if sum(self.node_free) != self.free_gpus:
-            raise InvariantError(f"{self.node_type}: free GPU index disagrees with node table")
+        """allocated + free == online, and every node's free GPUs within [0, N]."""
+        up = [f for f, u in zip(self.node_free, self.node_up) if u]
+        if sum(up) != self.free_gpus or len(up) * self.gpus_per_node != self.online_gpus:
+            raise InvariantError(f"{self.node_type}: free/online GPU totals disagree with the node table")

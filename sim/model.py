@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from .config import Scenario, schedule_steps
+from .config import HOURS_PER_YEAR, Scenario, schedule_steps
 from .fleet import InvariantError
 from .records import JobTable, Recorder
 from .scheduler import TIER_RANK, Reservation, Scheduler, StrandingMeter
+from .rng import stream
 from .workload import job_stream
 
 
@@ -42,16 +43,25 @@ def _job_table(s: Scenario, seed: int, replica: int) -> tuple[JobTable, list[int
     if not parts:
         return JobTable([], [], [], [], [], [], []), []
     submit = np.concatenate([js.submit_h for _, _, js in parts])
-    tenant_idx = np.concatenate([np.full(js.submit_h.size, t) for t, _, js in parts])
     order = np.argsort(submit, kind="stable")  # ties keep tenant order: deterministic
-    gpus = np.concatenate([js.gpus for _, _, js in parts])[order]
-    duration = np.concatenate([js.duration_h for _, _, js in parts])[order]
-    tenant_idx = tenant_idx[order]
+    cat = lambda key: np.concatenate([getattr(js, key) for _, _, js in parts])[order]
+    tenant_idx = np.concatenate([np.full(js.submit_h.size, t) for t, _, js in parts])[order]
     workloads = {t: w for t, w, _ in parts}
-    node_type = [workloads[t].node_type for t in tenant_idx]
-    tier = [TIER_RANK[workloads[t].tier] for t in tenant_idx]
-    util = [workloads[t].utilization for t in tenant_idx]
-    table = JobTable(submit[order], gpus, duration, tenant_idx.tolist(), node_type, tier, util)
+
+    def per_job(field):
+        """A workload setting for every job (looked up per tenant, then spread)."""
+        by_tenant = np.empty(len(s.tenants), dtype=object)
+        for t, w in workloads.items():
+            by_tenant[t] = field(w)
+        return by_tenant[tenant_idx].tolist()
+
+    duration = cat("duration_h")
+    factor = np.asarray(per_job(lambda w: w.runtime_estimate_factor), dtype=np.float64)
+    table = JobTable(submit[order], cat("gpus"), duration, tenant_idx.tolist(),
+                     per_job(lambda w: w.node_type), per_job(lambda w: TIER_RANK[w.tier]),
+                     per_job(lambda w: w.utilization), estimate_h=duration * factor,
+                     checkpoint_h=per_job(lambda w: w.checkpoint_interval_h or float("nan")),
+                     in_pod=per_job(lambda w: w.gang_in_pod))
     return table, tenant_idx.tolist()
 
 
@@ -62,16 +72,20 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
     jobs, job_tenant = _job_table(s, seed, replica)
     schedulers: dict[str, Scheduler] = {}
 
+    weights = [t.fair_share_weight for t in s.tenants]
+
     def scheduler_for(company: str) -> Scheduler:
         key = scheduler_key(s, company)
         if key not in schedulers:
-            schedulers[key] = Scheduler(env, s.scheduler.policy, jobs, rec, meter)
+            schedulers[key] = Scheduler(env, s.scheduler, jobs, rec, meter, weights)
         return schedulers[key]
 
     node_types = {n.name: n for n in s.node_types}
     for dep in s.deployments:
         nt = node_types[dep.node_type]
-        scheduler_for(s.deployment_owner(dep)).pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes)
+        sched = scheduler_for(s.deployment_owner(dep))
+        sched.pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes)
+        sched.track_nodes |= nt.failures_per_gpu_year > 0
     tenant_scheduler = []
     for tenant in s.tenants:
         sched = scheduler_for(tenant.provider)
@@ -86,7 +100,12 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
 
     def deployment_online(idx, dep):
         yield at(s.hours_from_start(s.deployment_start(dep)))
-        scheduler_for(s.deployment_owner(dep)).nodes_online(dep.node_type, dep.site, dep.nodes, idx)
+        nt = node_types[dep.node_type]
+        sched = scheduler_for(s.deployment_owner(dep))
+        spares = int(s.site(dep.site).spare_fraction * dep.nodes) if nt.failures_per_gpu_year > 0 else 0
+        in_service, spare_nodes = sched.nodes_online(nt.name, dep.site, dep.nodes, idx, nt.nodes_per_pod, spares)
+        if nt.failures_per_gpu_year > 0:
+            env.process(failures(env, sched, nt, in_service, spare_nodes, stream(seed, replica, f"failures/{idx}")))
 
     def reservation_steps(sched, res, r):
         start = r.start or s.start
@@ -129,17 +148,59 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
             "tenant": np.asarray(jobs.tenant, dtype=np.int64),
             "site": np.asarray([site_index.get(x, -1) for x in jobs.site], dtype=np.int64),
             "state": np.asarray(jobs.state, dtype=np.int64),
+            "preemptions": np.asarray(jobs.preemptions, dtype=np.int64),
+            "restarts": np.asarray(jobs.restarts, dtype=np.int64),
+            "badput_gpu_h": np.asarray(jobs.badput),
+            "attained_gpu_h": np.asarray([jobs.attained_at(j, s.horizon_h) for j in range(len(jobs))]),
+            "tier": np.asarray(jobs.tier, dtype=np.int64),
         },
         intervals=rec.arrays(),
         stranded_gpu_h=meter.stranded_gpu_h,
     )
 
 
+def failures(env, sched: Scheduler, nt, in_service: list[int], spares: list[int], rng):
+    """Node failures of one deployment: exponential times between failures at
+    `failures_per_gpu_year` per GPU over the nodes in service; a failed node is
+    replaced at once by a spare when the site has one, and is repaired after an
+    exponential time of mean `repair_h`, then serves again or becomes a spare.
+    Spares exist only where nodes fail: without failures they would sit idle.
+    Draws come from the deployment's own stream, so every variant sees the same
+    failures of the same nodes."""
+    rate_per_node_h = nt.failures_per_gpu_year * nt.gpus_per_node / HOURS_PER_YEAR
+
+    def repair(node, hours):
+        yield env.timeout(hours)
+        if spares_in_use[0]:
+            spares_in_use[0] -= 1
+            sched.retire_failed(nt.name, node)
+            spares.append(node)
+        else:
+            sched.bring_up(nt.name, node)
+            in_service.append(node)
+
+    spares_in_use = [0]
+    while True:
+        gap = rng.exponential(1.0 / (rate_per_node_h * max(len(in_service), 1)))
+        pick, repair_h = rng.random(), rng.exponential(nt.repair_h)
+        yield env.timeout(gap)
+        if not in_service:
+            continue
+        node = in_service.pop(int(pick * len(in_service)))
+        sched.fail_node(nt.name, node)
+        if spares:
+            spare = spares.pop()
+            sched.bring_up(nt.name, spare)
+            in_service.append(spare)
+            spares_in_use[0] += 1
+        env.process(repair(node, repair_h))
+
+
 def _check_conservation(jobs: JobTable, schedulers) -> None:
     """Every job that arrived is completed, running, queued or rejected exactly once."""
     states = np.bincount(np.asarray(jobs.state, dtype=np.int64) + 1, minlength=5)
     running = sum(len(sc.running) for sc in schedulers)
-    queued = sum(len(q) for sc in schedulers for q in sc.queues.values())
+    queued = sum(sc.queued() for sc in schedulers)
     if states[0]:
         raise InvariantError(f"{states[0]} jobs never arrived before the horizon")
     if states[1 + JobTable.RUNNING] != running or states[1 + JobTable.QUEUED] != queued:

@@ -10,10 +10,16 @@ import numpy as np
 
 
 class JobTable:
-    """One row per submitted job; columns are plain lists while the engine runs."""
+    """One row per submitted job; columns are plain lists while the engine runs.
+
+    A job may run in several segments (preempted, or restarted after a node
+    failure): `remaining` is the work left (h), `attained` the useful GPU-hours
+    done, `badput` the GPU-hours lost to failures since the last checkpoint.
+    """
     QUEUED, RUNNING, COMPLETED, REJECTED = 0, 1, 2, 3
 
-    def __init__(self, submit_h, gpus, duration_h, tenant, node_type, tier, utilization):
+    def __init__(self, submit_h, gpus, duration_h, tenant, node_type, tier, utilization,
+                 estimate_h=None, checkpoint_h=None, in_pod=None):
         n = len(submit_h)
         self.submit = list(map(float, submit_h))
         self.gpus = list(map(int, gpus))
@@ -22,48 +28,71 @@ class JobTable:
         self.node_type = list(node_type)
         self.tier = list(tier)
         self.utilization = list(utilization)
-        self.start = [math.nan] * n
+        self.estimate = list(map(float, estimate_h)) if estimate_h is not None else list(self.duration)
+        self.checkpoint = list(checkpoint_h) if checkpoint_h is not None else [math.nan] * n
+        self.in_pod = list(in_pod) if in_pod is not None else [False] * n
+        self.start = [math.nan] * n       # first start
         self.end = [math.nan] * n
         self.site = [""] * n
-        self.state = [-1] * n   # -1: not arrived yet
+        self.state = [-1] * n             # -1: not arrived yet
+        self.remaining = list(self.duration)
+        self.run_start = [math.nan] * n   # start of the current segment
+        self.attained = [0.0] * n
+        self.badput = [0.0] * n
+        self.epoch = [0] * n              # bumped when a segment ends: stale timers ignore themselves
+        self.preemptions = [0] * n
+        self.restarts = [0] * n
 
     def __len__(self):
         return len(self.submit)
 
+    def attained_at(self, job: int, now: float) -> float:
+        """Useful GPU-hours so far, counting the running segment."""
+        running = self.attained[job]
+        if self.state[job] == self.RUNNING:
+            running += (now - self.run_start[job]) * self.gpus[job]
+        return running
+
+    def estimate_left(self, job: int) -> float:
+        """Hours the job is expected to need from now by its runtime estimate."""
+        done = self.duration[job] - self.remaining[job]
+        return max(self.remaining[job], self.estimate[job] - done)
+
 
 class Recorder:
-    """Allocation intervals [start_h, end_h) by deployment, and reservation shortfall."""
+    """Allocation intervals [start_h, end_h) by deployment, reservation shortfall and
+    failed-node down time: one tuple per interval while the engine runs."""
+
+    KINDS = {
+        "job": (("start_h", "end_h", "deployment", "gpus", "busy_gpus", "util"), "ffifff"),
+        "reserved": (("start_h", "end_h", "deployment", "gpus", "profile"), "ffifi"),
+        "shortfall": (("start_h", "end_h", "profile", "gpus"), "ffif"),
+        "down": (("start_h", "end_h", "deployment", "gpus"), "ffif"),
+    }
 
     def __init__(self):
-        self.job_cols = ([], [], [], [], [], [])        # start, end, deployment, gpus, busy gpus, util
-        self.reserved_cols = ([], [], [], [], [])       # start, end, deployment, gpus, profile
-        self.shortfall_cols = ([], [], [], [])          # start, end, profile, gpus
+        self.rows = {kind: [] for kind in self.KINDS}
 
     def job(self, start, end, deployment, gpus, busy_gpus, util):
         if end > start:
-            for col, v in zip(self.job_cols, (start, end, deployment, gpus, busy_gpus, util)):
-                col.append(v)
+            self.rows["job"].append((start, end, deployment, gpus, busy_gpus, util))
 
     def reserved(self, start, end, deployment, gpus, profile):
         if end > start:
-            for col, v in zip(self.reserved_cols, (start, end, deployment, gpus, profile)):
-                col.append(v)
+            self.rows["reserved"].append((start, end, deployment, gpus, profile))
 
     def shortfall(self, start, end, profile, gpus):
-        for col, v in zip(self.shortfall_cols, (start, end, profile, gpus)):
-            col.append(v)
+        self.rows["shortfall"].append((start, end, profile, gpus))
+
+    def down(self, start, end, deployment, gpus):
+        if end > start:
+            self.rows["down"].append((start, end, deployment, gpus))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        f8, i8 = np.float64, np.int64
-        names = {
-            "job": (self.job_cols, ("start_h", "end_h", "deployment", "gpus", "busy_gpus", "util"),
-                    (f8, f8, i8, f8, f8, f8)),
-            "reserved": (self.reserved_cols, ("start_h", "end_h", "deployment", "gpus", "profile"),
-                         (f8, f8, i8, f8, i8)),
-            "shortfall": (self.shortfall_cols, ("start_h", "end_h", "profile", "gpus"), (f8, f8, i8, f8)),
-        }
         out = {}
-        for kind, (cols, fields, dtypes) in names.items():
-            for col, field, dtype in zip(cols, fields, dtypes):
-                out[f"{kind}_{field}"] = np.asarray(col, dtype=dtype)
+        for kind, (fields, types) in self.KINDS.items():
+            rows = self.rows[kind]
+            for i, (field, t) in enumerate(zip(fields, types)):
+                dtype = np.float64 if t == "f" else np.int64
+                out[f"{kind}_{field}"] = np.fromiter((r[i] for r in rows), dtype=dtype, count=len(rows))
         return out

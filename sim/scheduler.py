@@ -1,69 +1,28 @@
-"""Queues, policies and reservations of one scheduler over its pools.
+"""One scheduler over its pools (one pool per node type): reservations, jobs,
+preemption and node failures. The order in which jobs start is the policy's
+(`sim/policies.py`); the mechanics are here.
 
-A scheduler owns one pool per node type. Reservations are contract capacity,
-not jobs: they are served first, greedily, from whatever is free in their scope,
-and whatever they could not get is recorded as shortfall. Jobs then start in
-policy order with head-of-line blocking (`fifo`: arrival order; `priority`:
-on-demand before spot, then arrival order). Completions are plain timeout
-callbacks, not processes, which keeps the engine cheaper per job than a bare
-SimPy resource loop.
+Reservations are contract capacity, not jobs: they are served first, from
+whatever is free in their scope, and reclaim GPUs from running spot jobs;
+what they still cannot get is recorded as shortfall. A job may run in several
+segments: a preempted job keeps its progress (suspend and resume); a job whose
+node fails loses the work since its last checkpoint (all of it without
+checkpoints), counted as badput, and is queued again. Completion and wake-up
+timers carry the job's epoch, bumped whenever a segment ends, so a stale timer
+ignores itself: SimPy timeouts cannot be cancelled.
 """
 from __future__ import annotations
 
-import heapq
-from collections import deque
+import bisect
+import math
 
 import simpy
 
 from .fleet import Allocation, Pool
+from .policies import POLICIES, SPOT, Policy
 from .records import JobTable, Recorder
 
-TIER_RANK = {"on_demand": 1, "spot": 2}
-
-
-class FifoQueue:
-    def __init__(self):
-        self._items = deque()
-
-    def push(self, job: int, tier: int) -> None:
-        self._items.append(job)
-
-    def peek(self) -> int:
-        return self._items[0]
-
-    def pop(self) -> int:
-        return self._items.popleft()
-
-    def __len__(self):
-        return len(self._items)
-
-    def __iter__(self):
-        return iter(self._items)
-
-
-class PriorityQueue:
-    """Lower tier rank first; arrival order (job id) within a tier."""
-
-    def __init__(self):
-        self._heap: list[tuple[int, int]] = []
-
-    def push(self, job: int, tier: int) -> None:
-        heapq.heappush(self._heap, (tier, job))
-
-    def peek(self) -> int:
-        return self._heap[0][1]
-
-    def pop(self) -> int:
-        return heapq.heappop(self._heap)[1]
-
-    def __len__(self):
-        return len(self._heap)
-
-    def __iter__(self):
-        return (job for _, job in self._heap)
-
-
-POLICIES = {"fifo": FifoQueue, "priority": PriorityQueue}
+TIER_RANK = {"on_demand": 1, "spot": SPOT}
 
 
 class StrandingMeter:
@@ -96,7 +55,7 @@ class StrandingMeter:
 
 
 class Reservation:
-    """A tenant's reserved GPUs of one node type; target steps over time."""
+    """A tenant's reserved GPUs of one node type; the target steps over time."""
 
     def __init__(self, profile: int, node_type: str, site: str | None):
         self.profile = profile
@@ -104,60 +63,74 @@ class Reservation:
         self.site = site
         self.target = 0
         self.granted = 0
-        self.held: list[list] = []      # [node, gpus, since]
+        self.held: dict[int, list] = {}   # node -> [gpus, since]
         self.short_since = 0.0
 
 
 class Scheduler:
-    def __init__(self, env: simpy.Environment, policy: str, jobs: JobTable, rec: Recorder,
-                 meter: StrandingMeter):
+    def __init__(self, env: simpy.Environment, config, jobs: JobTable, rec: Recorder, meter: StrandingMeter,
+                 weights: list[float]):
         self.env = env
+        self.config = config
         self.jobs = jobs
         self.rec = rec
         self.meter = meter
-        self.policy = policy
+        self.weights = weights
         self.pools: dict[str, Pool] = {}
-        self.queues: dict[str, FifoQueue | PriorityQueue] = {}
+        self.policies: dict[str, object] = {}
         self.reservations: dict[str, list[Reservation]] = {}
         self.running: dict[int, tuple[Pool, Allocation]] = {}
+        self.active: dict[str, dict[int, None]] = {}            # node type -> running jobs
+        self.node_jobs: dict[str, dict[int, dict[int, None]]] = {}
+        self.by_end: dict[str, list[tuple[float, int]]] = {}    # estimated ends, for backfill
+        self.est_end: dict[int, float] = {}
+        self.down_since: dict[tuple[str, int], float] = {}
+        self.track_nodes = False   # jobs by node: only needed where nodes can fail
+        self.hooks: dict[str, tuple[bool, bool]] = {}   # policy overrides on_start, on_stop
 
     def pool(self, node_type: str, gpus_per_node: int) -> Pool:
         if node_type not in self.pools:
-            self.pools[node_type] = pool = Pool(node_type, gpus_per_node)
-            self.queues[node_type] = POLICIES[self.policy]()
+            self.pools[node_type] = pool = Pool(node_type, gpus_per_node, self.config.placement)
+            policy = POLICIES[self.config.policy](self.jobs, self.config, self.weights)
+            self.policies[node_type] = policy
+            self.hooks[node_type] = (type(policy).on_start is not Policy.on_start,
+                                     type(policy).on_stop is not Policy.on_stop)
             self.reservations[node_type] = []
+            self.active[node_type] = {}
+            self.node_jobs[node_type] = {}
+            self.by_end[node_type] = []
             self.meter.register(pool)
         return self.pools[node_type]
 
-    # -- events
-    def nodes_online(self, node_type: str, site: str, nodes: int, deployment: int) -> None:
+    # ------------------------------------------------------------ events from the model
+    def nodes_online(self, node_type: str, site: str, nodes: int, deployment: int,
+                     nodes_per_pod: int | None, spares: int = 0) -> tuple[list[int], list[int]]:
+        """New nodes: the last `spares` of them are kept out of service as spares
+        (powered, never allocated). Returns (in service, spares)."""
         self.meter.advance(self.env.now)
-        self.pools[node_type].add_nodes(site, nodes, deployment)
-        self._dispatch(node_type)
+        pool = self.pools[node_type]
+        ids = pool.add_nodes(site, nodes, deployment, nodes_per_pod)
+        cut = len(ids) - spares
+        for node in ids[cut:]:
+            pool.take_down(node)
+        self.dispatch(node_type)
+        return ids[:cut], ids[cut:]
 
     def submit(self, job: int) -> None:
-        now = self.env.now
-        self.meter.advance(now)
-        jobs = self.jobs
-        node_type = jobs.node_type[job]
-        gpus = jobs.gpus[job]
+        self.meter.advance(self.env.now)
+        node_type = self.jobs.node_type[job]
         pool = self.pools.get(node_type)
-        if pool is None or not pool.could_ever_fit(gpus):
-            jobs.state[job] = JobTable.REJECTED
+        if pool is None or not pool.could_ever_fit(self.jobs.gpus[job]):
+            self.jobs.state[job] = JobTable.REJECTED
             return
-        jobs.state[job] = JobTable.QUEUED
-        queue = self.queues[node_type]
-        if not queue:
-            # Reservations short of their target already hold all free GPUs in their
-            # scope (every dispatch fills them first), so what is free here is free to use.
-            alloc = pool.place(gpus)
-            if alloc is not None:
-                self._start(job, pool, alloc)
-                return
-        queue.push(job, jobs.tier[job])
-        self.meter.change_queued(node_type, gpus)
-        if self.policy != "fifo":
-            self._dispatch(node_type)  # a higher tier may now head the queue
+        pool.note_request(self.jobs.gpus[job])
+        # Nobody waiting: start at once if it fits. Reservations short of their target
+        # already hold every free GPU in their scope (each dispatch fills them first),
+        # so what is free here is free to use.
+        if not len(self.policies[node_type]) and self.try_start(job):
+            return
+        self._enqueue(job)
+        self.dispatch(node_type)
 
     def set_reservation(self, res: Reservation, target: int) -> None:
         now = self.env.now
@@ -165,68 +138,263 @@ class Scheduler:
         self._close_shortfall(res, now)
         res.target = target
         pool = self.pools[res.node_type]
-        while res.granted > target:
-            node, gpus, since = res.held[-1]
+        for node in reversed(list(res.held)):
+            if res.granted <= target:
+                break
+            gpus, since = res.held[node]
             give = min(gpus, res.granted - target)
-            self.rec.reserved(since, now, pool.node_deployment[node], give, res.profile)
-            pool.release(node, give)
-            res.granted -= give
-            if give == gpus:
-                res.held.pop()
-            else:
-                res.held[-1][1] -= give
+            self._release_reserved(res, pool, node, give)
         if res not in self.reservations[res.node_type]:
             self.reservations[res.node_type].append(res)
-        self._dispatch(res.node_type)
+        self.dispatch(res.node_type)
 
-    def _on_finish(self, event: simpy.Event) -> None:
-        job = event.value
+    def fail_node(self, node_type: str, node: int) -> None:
+        """A node fails: its jobs restart from their checkpoints, reservations lose its GPUs."""
         now = self.env.now
         self.meter.advance(now)
+        pool = self.pools[node_type]
+        for job in list(self.node_jobs[node_type].get(node, ())):
+            self._stop(job, failed=True)
+            self.jobs.restarts[job] += 1
+            self._enqueue(job)
+        for res in self.reservations[node_type]:
+            if node in res.held:
+                self._close_shortfall(res, now)
+                self._release_reserved(res, pool, node, res.held[node][0])
+        pool.take_down(node)
+        self.down_since[(node_type, node)] = now
+        self.dispatch(node_type)
+
+    def bring_up(self, node_type: str, node: int) -> None:
+        """A repaired node or a spare enters service."""
+        now = self.env.now
+        self.meter.advance(now)
+        pool = self.pools[node_type]
+        since = self.down_since.pop((node_type, node), None)
+        if since is not None:
+            self.rec.down(since, now, pool.node_deployment[node], pool.gpus_per_node)
+        pool.bring_up(node)
+        self.dispatch(node_type)
+
+    def retire_failed(self, node_type: str, node: int) -> None:
+        """A repaired node joins the spares instead of service: its down time ends."""
+        since = self.down_since.pop((node_type, node))
+        pool = self.pools[node_type]
+        self.rec.down(since, self.env.now, pool.node_deployment[node], pool.gpus_per_node)
+
+    # ------------------------------------------------------------ what policies call
+    def dispatch(self, node_type: str) -> None:
+        if self.reservations[node_type]:
+            self._fill_reservations(node_type)
+        policy = self.policies[node_type]
+        if len(policy):
+            policy.dispatch(self, node_type)
+
+    def try_start(self, job: int, avoid=frozenset()) -> bool:
+        pool = self.pools[self.jobs.node_type[job]]
+        alloc = pool.place(self.jobs.gpus[job], avoid, self.jobs.in_pod[job])
+        if alloc is None:
+            return False
+        self._start(job, pool, alloc)
+        return True
+
+    def running_jobs(self, node_type: str):
+        return list(self.active[node_type])
+
+    def preempt(self, job: int) -> None:
+        self._stop(job, failed=False)
+        self.jobs.preemptions[job] += 1
+        self._enqueue(job)
+
+    def preempt_until_fits(self, job: int, victims: list[int]) -> bool:
+        """Preempt victims in order until `job` starts; False (and nothing preempted) when
+        even all of them would not free enough GPUs."""
+        pool = self.pools[self.jobs.node_type[job]]
+        if pool.free_gpus + sum(self.jobs.gpus[v] for v in victims) < self.jobs.gpus[job]:
+            return False
+        for victim in victims:
+            self.preempt(victim)
+            if self.try_start(job):
+                return True
+        return False
+
+    def wake_at(self, job: int, delay_h: float) -> None:
+        """Dispatch again after `delay_h` if the job is still in the same segment."""
+        ev = self.env.timeout(delay_h, value=(job, self.jobs.epoch[job]))
+        ev.callbacks.append(self._on_wake)
+
+    def shadow(self, job: int) -> tuple[float, frozenset]:
+        """The earliest time the running jobs' estimates free room for `job`, and the nodes
+        it would take then (EASY backfill's reservation). Walks running jobs by estimated
+        end only as far as needed: cost follows the shortage, not the fleet."""
+        jobs = self.jobs
+        node_type = jobs.node_type[job]
+        pool = self.pools[node_type]
+        n, gpus = pool.gpus_per_node, jobs.gpus[job]
+        scratch: dict[int, int] = {}
+        if gpus > n:
+            count = -(-gpus // n)
+            key = (lambda node: pool.node_pod[node]) if jobs.in_pod[job] else (lambda node: pool.node_site[node])
+            newly: dict = {}
+        for end_h, other in self.by_end[node_type]:
+            for node, g in self.running[other][1]:
+                free = scratch.get(node, pool.node_free[node]) + g
+                scratch[node] = free
+                if gpus <= n:
+                    if free >= gpus:
+                        return end_h, frozenset([node])
+                elif free == n:
+                    group = key(node)
+                    newly.setdefault(group, []).append(node)
+                    whole = (pool.pod_whole[group] if jobs.in_pod[job]
+                             else pool.buckets[group][n])
+                    if len(whole) + len(newly[group]) >= count:
+                        need = count - len(newly[group])
+                        now_whole = [x for x in reversed(whole)][:max(0, need)]
+                        return end_h, frozenset(newly[group] + now_whole)
+        return math.inf, frozenset()
+
+    # ------------------------------------------------------------ internals
+    def _enqueue(self, job: int) -> None:
+        self.jobs.state[job] = JobTable.QUEUED
+        self.policies[self.jobs.node_type[job]].push(job)
+        self.meter.change_queued(self.jobs.node_type[job], self.jobs.gpus[job])
+
+    def _start(self, job: int, pool: Pool, alloc: Allocation) -> None:
+        jobs, now = self.jobs, self.env.now
+        node_type = pool.node_type
+        if jobs.state[job] == JobTable.QUEUED:
+            self.meter.change_queued(node_type, -jobs.gpus[job])
+        if math.isnan(jobs.start[job]):
+            jobs.start[job] = now
+            jobs.site[job] = pool.node_site[alloc[0][0]]
+        jobs.run_start[job] = now
+        jobs.state[job] = JobTable.RUNNING
+        self.running[job] = (pool, alloc)
+        self.active[node_type][job] = None
+        if self.track_nodes:
+            node_jobs = self.node_jobs[node_type]
+            for node, _ in alloc:
+                node_jobs.setdefault(node, {})[job] = None
+        if self.config.policy == "easy_backfill":
+            end = now + jobs.estimate_left(job)
+            self.est_end[job] = end
+            bisect.insort(self.by_end[node_type], (end, job))
+        done = self.env.timeout(jobs.remaining[job], value=(job, jobs.epoch[job]))
+        done.callbacks.append(self._on_finish)
+        if self.hooks[node_type][0]:
+            self.policies[node_type].on_start(self, job)
+
+    def _stop(self, job: int, failed: bool, completed: bool = False) -> None:
+        """End the job's current segment: record it, free its GPUs, update its progress."""
+        jobs, now = self.jobs, self.env.now
         pool, alloc = self.running.pop(job)
+        node_type = pool.node_type
         self._record_job(job, pool, alloc, now)
         for node, gpus in alloc:
             pool.release(node, gpus)
-        self.jobs.end[job] = now
-        self.jobs.state[job] = JobTable.COMPLETED
-        self._dispatch(pool.node_type)
+        if self.track_nodes:
+            node_jobs = self.node_jobs[node_type]
+            for node, _ in alloc:
+                del node_jobs[node][job]
+        del self.active[node_type][job]
+        if job in self.est_end:
+            by_end = self.by_end[node_type]
+            del by_end[bisect.bisect_left(by_end, (self.est_end.pop(job), job))]
+        ran = now - jobs.run_start[job]
+        lost = 0.0
+        if completed:   # the common case, kept short
+            jobs.attained[job] += jobs.remaining[job] * jobs.gpus[job]
+            jobs.remaining[job] = 0.0
+            jobs.epoch[job] += 1
+            if self.hooks[node_type][1]:
+                self.policies[node_type].on_stop(job)
+            return
+        if failed:
+            ckpt = jobs.checkpoint[job]
+            if math.isnan(ckpt):   # no checkpoints: everything done so far is lost
+                lost = ran + (jobs.duration[job] - jobs.remaining[job])
+            else:
+                lost = ran % ckpt
+        useful = ran - lost
+        jobs.remaining[job] = max(0.0, jobs.remaining[job] - useful)
+        jobs.attained[job] = max(0.0, jobs.attained[job] + useful * jobs.gpus[job])
+        jobs.badput[job] += lost * jobs.gpus[job]
+        jobs.epoch[job] += 1
+        if self.hooks[node_type][1]:
+            self.policies[node_type].on_stop(job)
 
-    # -- internals
-    def _dispatch(self, node_type: str) -> None:
+    def _on_finish(self, event: simpy.Event) -> None:
+        job, epoch = event.value
+        if epoch != self.jobs.epoch[job]:
+            return   # the segment this timer belonged to was preempted or failed
+        self.meter.advance(self.env.now)
+        node_type = self.jobs.node_type[job]
+        self._stop(job, failed=False, completed=True)
+        self.jobs.end[job] = self.env.now
+        self.jobs.state[job] = JobTable.COMPLETED
+        self.dispatch(node_type)
+
+    def _on_wake(self, event: simpy.Event) -> None:
+        job, epoch = event.value
+        if epoch == self.jobs.epoch[job] and job in self.running:
+            self.meter.advance(self.env.now)
+            node_type = self.jobs.node_type[job]
+            self.policies[node_type].on_start(self, job)   # arm the next wake-up
+            self.dispatch(node_type)
+
+    def _fill_reservations(self, node_type: str) -> None:
         pool = self.pools[node_type]
         now = self.env.now
         for res in self.reservations[node_type]:
-            if res.granted < res.target and pool.free_gpus:
-                self._close_shortfall(res, now)
-                for node, gpus in pool.take_up_to(res.target - res.granted, res.site):
-                    res.held.append([node, gpus, now])
-                    res.granted += gpus
-        queue = self.queues[node_type]
-        jobs = self.jobs
-        while queue:
-            job = queue.peek()
-            alloc = pool.place(jobs.gpus[job])
-            if alloc is None:
-                break
-            queue.pop()
-            self.meter.change_queued(node_type, -jobs.gpus[job])
-            self._start(job, pool, alloc)
+            if res.granted >= res.target:
+                continue
+            self._close_shortfall(res, now)
+            self._grant(res, pool)
+            if res.granted < res.target:
+                # reclaim from spot work, most recently started first
+                spot = sorted((j for j in self.active[node_type] if self.jobs.tier[j] == SPOT
+                               and (res.site is None or self.running[j][0].node_site[self.running[j][1][0][0]] == res.site)),
+                              key=lambda j: -self.jobs.run_start[j])
+                for victim in spot:
+                    self.preempt(victim)
+                    self._grant(res, pool)
+                    if res.granted >= res.target:
+                        break
 
-    def _start(self, job: int, pool: Pool, alloc: Allocation) -> None:
-        jobs = self.jobs
-        jobs.start[job] = self.env.now
-        jobs.site[job] = pool.node_site[alloc[0][0]]
-        jobs.state[job] = JobTable.RUNNING
-        self.running[job] = (pool, alloc)
-        done = self.env.timeout(jobs.duration[job], value=job)
-        done.callbacks.append(self._on_finish)
+    def _grant(self, res: Reservation, pool: Pool) -> None:
+        now = self.env.now
+        for node, gpus in pool.take_up_to(res.target - res.granted, res.site):
+            if node in res.held:   # close the node's old chunk; one bigger chunk from now
+                old, since = res.held[node]
+                self.rec.reserved(since, now, pool.node_deployment[node], old, res.profile)
+                gpus += old
+                res.granted -= old
+            res.held[node] = [gpus, now]
+            res.granted += gpus
+
+    def _release_reserved(self, res: Reservation, pool: Pool, node: int, give: int) -> None:
+        now = self.env.now
+        gpus, since = res.held[node]
+        self.rec.reserved(since, now, pool.node_deployment[node], gpus, res.profile)
+        pool.release(node, give)
+        if give == gpus:
+            del res.held[node]
+        else:
+            res.held[node] = [gpus - give, now]
+        res.granted -= give
 
     def _record_job(self, job: int, pool: Pool, alloc: Allocation, end: float) -> None:
         jobs = self.jobs
+        if len(alloc) == 1:
+            node, gpus = alloc[0]
+            self.rec.job(jobs.run_start[job], end, pool.node_deployment[node], gpus, jobs.gpus[job],
+                         jobs.utilization[job])
+            return
         held = sum(g for _, g in alloc)
         busy_share = jobs.gpus[job] / held  # gang jobs may hold GPUs they do not use
         for node, gpus in alloc:
-            self.rec.job(jobs.start[job], end, pool.node_deployment[node], gpus, gpus * busy_share,
+            self.rec.job(jobs.run_start[job], end, pool.node_deployment[node], gpus, gpus * busy_share,
                          jobs.utilization[job])
 
     def _close_shortfall(self, res: Reservation, now: float) -> None:
@@ -244,7 +412,13 @@ class Scheduler:
             pool = self.pools[node_type]
             for res in reservations:
                 self._close_shortfall(res, horizon_h)
-                for node, gpus, since in res.held:
+                for node, (gpus, since) in res.held.items():
                     self.rec.reserved(since, horizon_h, pool.node_deployment[node], gpus, res.profile)
+        for (node_type, node), since in sorted(self.down_since.items()):
+            pool = self.pools[node_type]
+            self.rec.down(since, horizon_h, pool.node_deployment[node], pool.gpus_per_node)
         for pool in self.pools.values():
             pool.check()
+
+    def queued(self) -> int:
+        return sum(len(p) for p in self.policies.values())

@@ -34,13 +34,26 @@ def scenarios(draw):
         tenants.append({"name": "res", "provider": "a", "reservation": {
             "node_type": "g", "gpus": {"2026-01-01": draw(st.integers(0, 6 * n)), "2026-01-03": draw(st.integers(0, 6 * n))},
             "term": f"{draw(st.integers(1, 6))}d", "utilization": {"mean": draw(st.floats(0, 1)), "noise_sd": 0.1}}})
+    for t in tenants:
+        if "workload" in t:
+            t["workload"]["runtime_estimate_factor"] = draw(st.sampled_from([1.0, 1.5, 3.0]))
+            t["workload"]["gang_in_pod"] = draw(st.booleans())
+            if draw(st.booleans()):
+                t["workload"]["checkpoint_interval_h"] = draw(st.floats(0.1, 5.0))
+    for site in sites:
+        site["spare_fraction"] = draw(st.sampled_from([0.0, 0.2]))
     return {
         "scenario": "prop", "start": "2026-01-01", "horizon": f"{draw(st.integers(2, 7))}d",
         "companies": companies, "sites": sites,
         "node_types": [{"name": "g", "gpus_per_node": n, "gpu_idle_w": 60.0, "gpu_max_w": 400.0,
-                        "node_base_w": 300.0, "node_dynamic_w": 200.0}],
+                        "node_base_w": 300.0, "node_dynamic_w": 200.0,
+                        "nodes_per_pod": draw(st.sampled_from([None, 1, 2])),
+                        "failures_per_gpu_year": draw(st.sampled_from([0.0, 20.0, 200.0])),
+                        "repair_h": draw(st.floats(1.0, 48.0))}],
         "deployments": deployments, "tenants": tenants,
-        "scheduler": {"policy": draw(st.sampled_from(["fifo", "priority"])),
+        "scheduler": {"policy": draw(st.sampled_from(["fifo", "priority", "easy_backfill", "las", "fair_share"])),
+                      "placement": draw(st.sampled_from(["best_fit", "first_fit", "frag_aware"])),
+                      "las_thresholds_gpu_h": [1.0, 8.0],
                       "scope": draw(st.sampled_from(["pooled", "per_company"]))},
     }
 
@@ -70,15 +83,30 @@ def test_invariants_hold(data, seed):
         gpus = np.concatenate([iv["job_gpus"][mine_j], iv["reserved_gpus"][mine_r]])
         assert _max_concurrent(starts, ends, gpus) <= cap          # allocated never exceeds online
         assert (starts >= online_h - 1e-9).all()                    # nothing runs before it is online
+        # nor on a node that is down: allocations plus down GPUs never exceed the deployment
+        mine_d = iv["down_deployment"] == d
+        assert _max_concurrent(np.concatenate([starts, iv["down_start_h"][mine_d]]),
+                               np.concatenate([ends, iv["down_end_h"][mine_d]]),
+                               np.concatenate([gpus, iv["down_gpus"][mine_d]])) <= cap
     j = run.jobs
     state = j["state"]
     assert np.isin(state, [JobTable.QUEUED, JobTable.RUNNING, JobTable.COMPLETED, JobTable.REJECTED]).all()
     started = ~np.isnan(j["start_h"])
     assert (j["start_h"][started] >= j["submit_h"][started]).all()
     done = state == JobTable.COMPLETED
-    np.testing.assert_allclose(j["end_h"][done] - j["start_h"][done], j["duration_h"][done], rtol=1e-9, atol=1e-9)
+    interrupted = (j["preemptions"] + j["restarts"]) > 0
+    took = j["end_h"][done] - j["start_h"][done]
+    np.testing.assert_allclose(took[~interrupted[done]], j["duration_h"][done][~interrupted[done]], rtol=1e-9, atol=1e-9)
+    assert (took >= j["duration_h"][done] - 1e-9).all()
+    np.testing.assert_allclose(j["attained_gpu_h"][done], (j["gpus"] * j["duration_h"])[done], rtol=1e-9, atol=1e-9)
     assert not started[state == JobTable.REJECTED].any()
-    assert np.isnan(j["start_h"][state == JobTable.QUEUED]).all()
+    assert (np.isnan(j["start_h"]) | interrupted)[state == JobTable.QUEUED].all()
+    # no GPU-hour counted twice: what the allocation intervals held for jobs is exactly
+    # the useful work done plus the work lost to failures
+    busy_gpu_h = ((iv["job_end_h"] - iv["job_start_h"]) * iv["job_busy_gpus"]).sum()
+    np.testing.assert_allclose(busy_gpu_h, j["attained_gpu_h"].sum() + j["badput_gpu_h"].sum(), rtol=1e-9, atol=1e-6)
+    if s.node_types[0].failures_per_gpu_year == 0:
+        assert j["restarts"].sum() == 0 and iv["down_gpus"].size == 0
     # a job larger than every site's eventual capacity is rejected, and only such jobs
     n = s.node_types[0].gpus_per_node
     biggest = max(d.nodes for d in s.deployments) * n

@@ -97,7 +97,7 @@ def test_nonpreemptive_priority_matches_cobham(base):
     base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": c}]
     _pool(base, "high", "a", c, 1, lams[0], mu, tier="on_demand")
     _pool(base, "low", "a", c, 1, lams[1], mu, tier="spot")
-    base["scheduler"] = {"policy": "priority", "scope": "pooled"}
+    base["scheduler"] = {"policy": "priority", "scope": "pooled", "preemption": False}
     s = scenario_from_dict(base)
     expected = priority_mmc_waits(c, lams, mu)
     runs = [simulate(s, 5, k) for k in range(REPLICAS)]
@@ -119,3 +119,22 @@ def test_engine_matches_textbook_simpy_job_for_job():
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert (got - stream.submit_h > 0).mean() > 0.3  # a real queue formed
+
+
+def test_preemptive_priority_high_class_sees_only_itself(base):
+    """Preemptive-resume priority with equal exponential service: the high class waits
+    exactly as in an M/M/c carrying its load alone; the low class waits longer than
+    without preemption (Cobham's value)."""
+    c, mu, horizon_h = 4, 1.0, 6000.0
+    lams = [1.5, 1.7]
+    base["horizon"] = horizon_h
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": c}]
+    _pool(base, "high", "a", c, 1, lams[0], mu, tier="on_demand")
+    _pool(base, "low", "a", c, 1, lams[1], mu, tier="spot")
+    base["scheduler"] = {"policy": "priority", "scope": "pooled", "preemption": True}
+    s = scenario_from_dict(base)
+    runs = [simulate(s, 5, k) for k in range(REPLICAS)]
+    high = np.array([_waits_after_warmup(r, horizon_h, 0).mean() for r in runs])
+    _assert_within_4_se(high, mmc_mean_wait(c, lams[0], mu))
+    assert sum(r.jobs["preemptions"].sum() for r in runs) > 100
+    assert (np.concatenate([r.jobs["preemptions"][r.jobs["tier"] == 1] for r in runs]) == 0).all()

@@ -1,0 +1,227 @@
+"""Scheduling policies: how one scheduler orders and starts the jobs of one node type.
+
+The interface (add a policy by subclassing `Policy` and registering it in
+`POLICIES`; the README shows one in a few lines):
+
+- `push(job)`: a job enters the queue (on arrival, after a preemption, after
+  its node failed). Jobs are ints indexing the job table `self.jobs`.
+- `dispatch(sched, node_type)`: called whenever capacity or the queue changes.
+  Start jobs with `sched.try_start(job, avoid=...)`, which places and starts a
+  job and returns True, or returns False when it does not fit now; stop running
+  jobs with `sched.preempt(job)`, which puts them back through `push`. A policy
+  removes a job from its own queue when it starts it.
+- `__len__` and `__iter__`: the jobs waiting.
+- `on_start(sched, job)`, `on_stop(job)`: optional hooks when a job starts, and
+  when it stops running (completed, preempted or failed).
+
+All policies here block at the head of their order (a job that does not fit
+stops the ones behind it), except for what EASY backfill lets through.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import deque
+
+SPOT = 2  # tier rank: on-demand 1, spot 2 (reservations are served before any job)
+
+
+class Policy:
+    preemptive = False
+
+    def __init__(self, jobs, config, weights):
+        self.jobs = jobs            # the job table (sim.records.JobTable)
+        self.config = config        # the scheduler section of the scenario
+        self.weights = weights      # fair-share weight per tenant index
+
+    def on_start(self, sched, job: int) -> None:
+        pass
+
+    def on_stop(self, job: int) -> None:
+        pass
+
+
+class Fifo(Policy):
+    """Arrival order, head-of-line blocking."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.queue: deque[int] = deque()
+
+    def push(self, job):
+        self.queue.append(job)
+
+    def dispatch(self, sched, node_type):
+        q = self.queue
+        while q and sched.try_start(q[0]):
+            q.popleft()
+
+    def __len__(self):
+        return len(self.queue)
+
+    def __iter__(self):
+        return iter(self.queue)
+
+
+class _Ordered(Policy):
+    """A queue ordered by `key(job)` (a heap); ties by arrival (job id)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.heap: list[tuple] = []
+
+    def key(self, job):
+        raise NotImplementedError
+
+    def push(self, job):
+        heapq.heappush(self.heap, (self.key(job), job))
+
+    def __len__(self):
+        return len(self.heap)
+
+    def __iter__(self):
+        return (job for _, job in self.heap)
+
+
+class Priority(_Ordered):
+    """On-demand before spot, then arrival order. With `preemption` (the default) a
+    blocked on-demand job preempts running spot jobs, most recently started first,
+    until it fits; preempted jobs resume where they stopped."""
+    preemptive = True
+
+    def key(self, job):
+        return self.jobs.tier[job]
+
+    def dispatch(self, sched, node_type):
+        while self.heap:
+            job = self.heap[0][1]
+            if not sched.try_start(job):
+                victims = sorted((j for j in sched.running_jobs(node_type) if self.jobs.tier[j] == SPOT),
+                                 key=lambda j: -self.jobs.run_start[j])
+                if (self.jobs.tier[job] == SPOT or not self.config.preemption
+                        or not sched.preempt_until_fits(job, victims)):
+                    return
+            heapq.heappop(self.heap)
+
+
+class EasyBackfill(Fifo):
+    """FIFO, and EASY backfilling (Lifka 1995): when the head is blocked, its start is
+    reserved at the earliest time the running jobs' runtime estimates free enough
+    capacity (the shadow time); a later job in a bounded window may start now if it
+    fits and either ends (by its estimate) before the shadow time or stays off the
+    nodes reserved for the head. The head is never delayed while estimates hold."""
+
+    def dispatch(self, sched, node_type):
+        q = self.queue
+        while q and sched.try_start(q[0]):
+            q.popleft()
+        if len(q) < 2:
+            return
+        shadow_h, reserved_nodes = sched.shadow(q[0])
+        started = []
+        now = sched.env.now
+        for i, job in enumerate(q):
+            if i == 0:
+                continue
+            if i > self.config.backfill_window:
+                break
+            ends_h = now + self.jobs.estimate_left(job)
+            if sched.try_start(job, avoid=frozenset() if ends_h <= shadow_h else reserved_nodes):
+                started.append(job)
+        if started:
+            gone = set(started)
+            self.queue = deque(j for j in q if j not in gone)
+
+
+class Las(Policy):
+    """Discretized least attained service (Tiresias, NSDI 2019): a job's queue level
+    is the number of `las_thresholds_gpu_h` its attained GPU-hours have passed; lower
+    levels first, arrival order within a level. A blocked job preempts running jobs of
+    higher levels (the highest, most recently started first). A running job that
+    crosses a threshold is demoted, and may then be preempted."""
+    preemptive = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.thresholds = list(self.config.las_thresholds_gpu_h)
+        self.levels: list[list[int]] = [[] for _ in range(len(self.thresholds) + 1)]
+        self.count = 0
+        self.now = 0.0
+
+    def level(self, job) -> int:
+        attained = self.jobs.attained_at(job, self.now)
+        return sum(attained >= t - 1e-9 for t in self.thresholds)
+
+    def push(self, job):
+        heapq.heappush(self.levels[self.level(job)], job)   # queued: attained is settled
+        self.count += 1
+
+    def __len__(self):
+        return self.count
+
+    def __iter__(self):
+        return (job for level in self.levels for job in level)
+
+    def dispatch(self, sched, node_type):
+        self.now = sched.env.now
+        while self.count:
+            lvl = next(i for i, level in enumerate(self.levels) if level)
+            job = self.levels[lvl][0]
+            if not sched.try_start(job):
+                victims = sorted((j for j in sched.running_jobs(node_type) if self.level(j) > lvl),
+                                 key=lambda j: (-self.level(j), -self.jobs.run_start[j]))
+                if not sched.preempt_until_fits(job, victims):
+                    return
+            heapq.heappop(self.levels[lvl])
+            self.count -= 1
+
+    def on_start(self, sched, job):
+        """Wake up when the job crosses its next threshold, to demote it."""
+        attained = self.jobs.attained_at(job, sched.env.now)
+        nxt = next((t for t in self.thresholds if t > attained + 1e-9), None)
+        if nxt is not None:
+            sched.wake_at(job, (nxt - attained) / self.jobs.gpus[job])
+
+
+class FairShare(Policy):
+    """Weighted fair share across tenants: the waiting tenant with the smallest
+    dominant share (GPUs it holds here / its weight; GPUs are the one resource) goes
+    next, its jobs in arrival order; head-of-line blocking."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.queues: dict[int, deque[int]] = {}
+        self.held: dict[int, int] = {}
+        self.count = 0
+
+    def push(self, job):
+        self.queues.setdefault(self.jobs.tenant[job], deque()).append(job)
+        self.count += 1
+
+    def __len__(self):
+        return self.count
+
+    def __iter__(self):
+        return (job for q in self.queues.values() for job in q)
+
+    def share(self, tenant) -> float:
+        return self.held.get(tenant, 0) / self.weights[tenant]
+
+    def dispatch(self, sched, node_type):
+        while self.count:
+            tenant = min((t for t, q in self.queues.items() if q), key=lambda t: (self.share(t), t))
+            job = self.queues[tenant][0]
+            if not sched.try_start(job):
+                return
+            self.queues[tenant].popleft()
+            self.count -= 1
+
+    def on_start(self, sched, job):
+        tenant = self.jobs.tenant[job]
+        self.held[tenant] = self.held.get(tenant, 0) + self.jobs.gpus[job]
+
+    def on_stop(self, job):
+        self.held[self.jobs.tenant[job]] -= self.jobs.gpus[job]
+
+
+POLICIES = {"fifo": Fifo, "priority": Priority, "easy_backfill": EasyBackfill, "las": Las,
+            "fair_share": FairShare}
