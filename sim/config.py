@@ -386,7 +386,7 @@ class Merger(Strict):
 
 
 class SchedulerConfig(Strict):
-    policy: Literal["fifo", "priority", "easy_backfill", "las", "fair_share"] = "fifo"
+    policy: Name = "fifo"              # a name in sim.policies.POLICIES (users may add their own)
     placement: Literal["best_fit", "first_fit", "frag_aware"] = "best_fit"
     scope: Literal["pooled", "per_company"] = "per_company"
     preemption: bool = True            # `priority`: on-demand may preempt spot
@@ -673,6 +673,10 @@ def cross_check(s: Scenario) -> str | None:
             checks.append("merger.members: a company is listed twice")
         if s.merger.into not in s.merger.members:
             checks.append(f"merger.into: {s.merger.into!r} must be one of merger.members")
+    from .policies import POLICIES
+    if s.scheduler.policy not in POLICIES:
+        checks.append(f"scheduler.policy: unknown policy {s.scheduler.policy!r} "
+                      f"(expected one of {', '.join(sorted(POLICIES))})")
     for i, c in enumerate(s.companies):
         for j, loan in enumerate(c.debt):
             if loan.maturity <= (loan.start or s.start):

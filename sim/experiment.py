@@ -22,6 +22,7 @@ from .accounting import VariantAccount, account
 from .config import ConfigError, Scenario, baseline_path, load_scenario
 from .finance import Statements, statements
 from .fleet import InvariantError
+from .jobstats import job_metrics
 from .model import RunResult, simulate
 from .stats import paired_comparison, summarize
 
@@ -101,7 +102,10 @@ def run_variants(scenarios: list[Scenario], seed: int, replicas: int, backend: s
         mine = runs[i * replicas:(i + 1) * replicas]
         acct = account(s, mine, xp)
         fin = statements(s, acct)
-        metrics = {**acct.metrics, **fin.metrics}
+        per_job = [job_metrics(s, run.jobs) for run in mine]
+        names = sorted(set().union(*per_job)) if per_job else []
+        jobs = {name: np.array([m.get(name, np.nan) for m in per_job]) for name in names}
+        metrics = {**acct.metrics, **fin.metrics, **jobs}
         _check_energy_floor(s, metrics)
         results.append(VariantResult(s.scenario, s, mine, acct, fin, metrics))
     return backend_name, results

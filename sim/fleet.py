@@ -17,6 +17,8 @@ pod (network domain) when it must.
 """
 from __future__ import annotations
 
+from itertools import islice
+
 Allocation = list[tuple[int, int]]  # (node id in this pool, GPUs taken on it)
 
 
@@ -29,6 +31,7 @@ class Pool:
         self.node_type = node_type
         self.gpus_per_node = gpus_per_node
         self.placement = placement
+        self.first_fit = placement == "first_fit"
         self.node_free: list[int] = []
         self.node_site: list[str] = []
         self.node_deployment: list[int] = []
@@ -63,7 +66,7 @@ class Pool:
             ids.append(node)
         for pod in range(first_pod, max(self.node_pod[ids[-1]], first_pod) + 1):
             self.pod_whole[pod] = {}
-        if self.placement == "first_fit":
+        if self.first_fit:
             self._grow_tree(len(self.node_free))
         for node in ids:
             self.bring_up(node)
@@ -78,19 +81,21 @@ class Pool:
     # -- the one place where a node's free GPUs change
     def _set_free(self, node: int, free: int) -> None:
         n = self.gpus_per_node
+        old = self.node_free[node]
+        if free == old:
+            return
         if not 0 <= free <= n:
             raise InvariantError(f"node {node} of {self.node_type}: {free} free GPUs outside [0, {n}]")
         buckets = self.buckets[self.node_site[node]]
-        old = self.node_free[node]
         del buckets[old][node]
         buckets[free][node] = None
         if old == n:
             del self.pod_whole[self.node_pod[node]][node]
-        if free == n:
+        elif free == n:
             self.pod_whole[self.node_pod[node]][node] = None
         self.node_free[node] = free
         self.free_gpus += free - old
-        if self.placement == "first_fit":
+        if self.first_fit:
             self._tree_set(node, free)
 
     def take(self, node: int, gpus: int) -> None:
@@ -107,7 +112,7 @@ class Pool:
         del self.buckets[self.node_site[node]][0][node]
         self.node_up[node] = False
         self.online_gpus -= self.gpus_per_node
-        if self.placement == "first_fit":
+        if self.first_fit:
             self._tree_set(node, -1)
 
     def bring_up(self, node: int) -> None:
@@ -133,13 +138,15 @@ class Pool:
             for node in nodes:
                 self.take(node, n)
             return [(node, n) for node in nodes]
-        node = self._first_fit(gpus, avoid) if self.placement == "first_fit" else self._by_bucket(gpus, avoid)
+        node = self._first_fit(gpus, avoid) if self.first_fit else self._by_bucket(gpus, avoid)
         if node is None:
             return None
         self.take(node, gpus)
         return [(node, gpus)]
 
     def _bucket_node(self, bucket: dict, avoid) -> int | None:
+        if not avoid:
+            return next(reversed(bucket))
         for node in reversed(bucket):
             if node not in avoid:
                 return node
@@ -167,8 +174,8 @@ class Pool:
         groups = ([self.pod_whole[p] for p in self.pod_whole] if in_pod
                   else [b[self.gpus_per_node] for b in self.buckets.values()])
         for group in groups:
-            if len(group) - len(avoid) >= count or (len(group) >= count and not avoid):
-                picked = [node for node in reversed(group) if node not in avoid][:count]
+            if len(group) >= count:
+                picked = list(islice((node for node in reversed(group) if node not in avoid), count))
                 if len(picked) == count:
                     return picked
         return None

@@ -27,6 +27,7 @@ class RunResult:
     jobs: dict[str, np.ndarray]
     intervals: dict[str, np.ndarray]
     stranded_gpu_h: float
+    stranded_daily_gpu_h: np.ndarray
 
 
 def scheduler_key(s: Scenario, company: str) -> str:
@@ -156,6 +157,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         },
         intervals=rec.arrays(),
         stranded_gpu_h=meter.stranded_gpu_h,
+        stranded_daily_gpu_h=np.array([meter.daily.get(d, 0.0) for d in range(-(-s.n_hours // 24))]),
     )
 
 

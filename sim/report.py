@@ -12,9 +12,11 @@ import numpy as np  # noqa: E402
 
 from .experiment import Experiment  # noqa: E402
 from .records import JobTable  # noqa: E402
+from .jobstats import TIERS  # noqa: E402
 from .stats import unit_of  # noqa: E402
 
-HEADLINE = ("gpu_utilization", "mean_wait_h", "p95_wait_h", "p99_wait_h", "sla_attainment", "stranded_gpu_hours",
+HEADLINE = ("gpu_utilization", "mean_wait_h", "p95_wait_h", "p99_wait_h", "mean_jct_h", "mean_bounded_slowdown",
+            "sla_attainment", "stranded_gpu_hours", "preemptions", "restarts", "goodput_share",
             "jobs_submitted", "jobs_completed", "jobs_unfinished", "jobs_rejected", "energy_it_mwh",
             "energy_facility_mwh", "energy_cost_usd", "carbon_t", "revenue_usd", "hosting_fees_usd", "ebitda_usd",
             "npv_usd", "min_dscr")
@@ -130,20 +132,27 @@ def plot_utilization(exp: Experiment, path: Path) -> None:
 
 
 def plot_wait_cdf(exp: Experiment, path: Path) -> None:
+    """Wait CDF per variant, and per tier where there are both on-demand and spot jobs."""
     fig, ax = plt.subplots(figsize=(8, 5))
     plotted = False
     for i, v in enumerate(exp.variants):
         j = v.runs[0].jobs
         keep = j["state"] != JobTable.REJECTED
         start = np.where(np.isnan(j["start_h"]), v.scenario.horizon_h, j["start_h"])
-        waits = np.sort((start - j["submit_h"])[keep])
-        if waits.size == 0:
-            continue
-        plotted = True
-        x = np.maximum(waits, 1 / 60)  # zero waits drawn at one minute on the log axis
-        ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", label=f"{v.name} (n={x.size:,})", ls=LINE[i])
+        wait = start - j["submit_h"]
+        tiers = sorted(set(j["tier"][keep].tolist()))
+        groups = [(v.name, keep)] if len(tiers) < 2 else \
+            [(f"{v.name}, {TIERS[t]}", keep & (j["tier"] == t)) for t in tiers]
+        for k, (label, mask) in enumerate(groups):
+            waits = np.sort(wait[mask])
+            if waits.size == 0:
+                continue
+            plotted = True
+            x = np.maximum(waits, 1 / 60)  # zero waits drawn at one minute on the log axis
+            ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", label=f"{label} (n={x.size:,})",
+                    ls=LINE[i], color=f"C{k}" if len(groups) > 1 else f"C{i}")
     ax.set_xscale("log")
-    ax.set_xlabel("wait before start (h, log scale; waits under 1 min drawn at 1 min)")
+    ax.set_xlabel("wait before first start (h, log scale; waits under 1 min drawn at 1 min)")
     ax.set_ylabel("fraction of jobs")
     ax.set_ylim(0, 1.01)
     ax.set_title("Job wait-time CDF, replica 0 (queued jobs censored at the horizon)")
@@ -151,6 +160,21 @@ def plot_wait_cdf(exp: Experiment, path: Path) -> None:
         ax.legend()
     else:
         ax.text(0.5, 0.5, "no jobs", transform=ax.transAxes, ha="center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_fragmentation(exp: Experiment, path: Path) -> None:
+    """GPUs stranded (free while jobs that could use them wait), daily mean over replicas."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for i, v in enumerate(exp.variants):
+        daily = np.mean([r.stranded_daily_gpu_h for r in v.runs], axis=0) / 24
+        ax.plot(_dates(v, daily.size), daily, label=v.name, ls=LINE[i], lw=1)
+    ax.set_ylabel("stranded GPUs (daily mean)")
+    ax.set_xlabel("date")
+    ax.set_title("GPUs free while jobs wait: fragmentation and capacity split between schedulers")
+    ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -227,7 +251,8 @@ def plot_comparison(exp: Experiment, path: Path) -> None:
     plt.close(fig)
 
 
-PLOTS = {"utilization.png": plot_utilization, "wait_cdf.png": plot_wait_cdf, "energy.png": plot_energy,
+PLOTS = {"utilization.png": plot_utilization, "wait_cdf.png": plot_wait_cdf, "fragmentation.png": plot_fragmentation,
+         "energy.png": plot_energy,
          "finance.png": plot_finance, "comparison.png": plot_comparison}
 
 
@@ -259,6 +284,8 @@ def report_markdown(exp: Experiment) -> str:
               "![wait CDF](wait_cdf.png)", "",
               "Wait before start of every job of replica 0; jobs still queued at the horizon count with "
               "their wait so far.", "",
+              "![fragmentation](fragmentation.png)", "",
+              "GPUs free while jobs that could use them were queued, in any scheduler of the variant.", "",
               "![energy](energy.png)", "",
               "Facility energy (IT energy x PUE), its cost at each site's price, and carbon at each site's "
               "grid intensity.", "",

@@ -84,24 +84,30 @@ def _write_timeseries(exp: Experiment, path: Path) -> None:
                                 _fmt(d["energy_cost_usd"][i, day]), _fmt(d["carbon_t"][i, day])])
 
 
+def _fmt_col(values: np.ndarray) -> list[str]:
+    """A float column as text: 6 significant digits, empty where missing."""
+    return ["" if v != v else f"{v:.6g}" for v in values.tolist()]
+
+
 def _write_jobs(exp: Experiment, path: Path) -> None:
     """One row per job of replica 0 per variant; waits of still-queued jobs are censored
-    at the horizon (state says so)."""
+    at the horizon (state says so); rejected jobs have no wait."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["variant", "job", "tenant", "gpus", "submit_h", "start_h", "end_h", "wait_h", "site",
-                    "state", "preemptions"])
+                    "state", "preemptions", "restarts"])
         for v in exp.variants:
             j = v.runs[0].jobs
             s = v.scenario
-            for k in range(j["submit_h"].size):
-                state = int(j["state"][k])
-                start = j["start_h"][k]
-                wait = (start if np.isfinite(start) else s.horizon_h) - j["submit_h"][k]
-                w.writerow([v.name, k, s.tenants[j["tenant"][k]].name, int(j["gpus"][k]), _fmt(j["submit_h"][k]),
-                            _fmt(start), _fmt(j["end_h"][k]),
-                            "" if state == JobTable.REJECTED else _fmt(wait),
-                            s.sites[j["site"][k]].name if j["site"][k] >= 0 else "", STATE_NAMES[state], 0])
+            n = j["submit_h"].size
+            start = np.where(np.isnan(j["start_h"]), s.horizon_h, j["start_h"])
+            wait = np.where(j["state"] == JobTable.REJECTED, np.nan, start - j["submit_h"])
+            tenants = np.array([t.name for t in s.tenants] or [""], dtype=object)[j["tenant"]]
+            sites = np.array([x.name for x in s.sites] + [""], dtype=object)[j["site"]]  # -1: no site
+            states = np.array([STATE_NAMES[k] for k in range(4)], dtype=object)[j["state"]]
+            w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), _fmt_col(j["submit_h"]),
+                            _fmt_col(j["start_h"]), _fmt_col(j["end_h"]), _fmt_col(wait), sites.tolist(),
+                            states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist()))
 
 
 def _write_finance(exp: Experiment, path: Path) -> None:

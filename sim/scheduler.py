@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from itertools import islice
 
 import simpy
 
@@ -35,18 +36,26 @@ class StrandingMeter:
         self.total_queued = 0
         self.last_h = 0.0
         self.stranded_gpu_h = 0.0
+        self.daily: dict[int, float] = {}   # day -> stranded GPU-hours
 
     def register(self, pool: Pool) -> None:
         self.pools.setdefault(pool.node_type, []).append(pool)
         self.queued.setdefault(pool.node_type, 0)
 
     def advance(self, now: float) -> None:
-        if self.total_queued:
-            dt = now - self.last_h
+        if self.total_queued and now > self.last_h:
+            rate = 0
             for node_type, queued in self.queued.items():
                 if queued:
-                    free = sum(p.free_gpus for p in self.pools[node_type])
-                    self.stranded_gpu_h += dt * min(free, queued)
+                    rate += min(sum(p.free_gpus for p in self.pools[node_type]), queued)
+            if rate:
+                self.stranded_gpu_h += rate * (now - self.last_h)
+                t = self.last_h
+                while t < now:   # also by day, for the plot over time
+                    day = int(t // 24)
+                    end = min(now, (day + 1) * 24.0)
+                    self.daily[day] = self.daily.get(day, 0.0) + rate * (end - t)
+                    t = end
         self.last_h = now
 
     def change_queued(self, node_type: str, gpus: int) -> None:
@@ -250,7 +259,7 @@ class Scheduler:
                              else pool.buckets[group][n])
                     if len(whole) + len(newly[group]) >= count:
                         need = count - len(newly[group])
-                        now_whole = [x for x in reversed(whole)][:max(0, need)]
+                        now_whole = list(islice(reversed(whole), max(0, need)))
                         return end_h, frozenset(newly[group] + now_whole)
         return math.inf, frozenset()
 

@@ -13,6 +13,8 @@ UNITS = {
     "sla_attainment": "fraction", "stranded_gpu_hours": "GPU-h", "reserved_shortfall_gpu_hours": "GPU-h",
     "energy_it_mwh": "MWh", "energy_facility_mwh": "MWh", "energy_cost_usd": "USD", "carbon_t": "t CO2e",
     "revenue_usd": "USD", "hosting_fees_usd": "USD", "ebitda_usd": "USD", "npv_usd": "USD", "min_dscr": "ratio",
+    "mean_jct_h": "h", "p95_jct_h": "h", "mean_bounded_slowdown": "ratio", "preemptions": "events",
+    "restarts": "events", "badput_gpu_hours": "GPU-h", "goodput_share": "fraction",
 }
 
 

@@ -1,0 +1,44 @@
+"""Per-replica job metrics beyond waits: completion time, bounded slowdown,
+preemptions, restarts, badput and goodput, and waits by tier and by tenant."""
+from __future__ import annotations
+
+import numpy as np
+
+from .config import Scenario
+from .records import JobTable
+
+SLOWDOWN_FLOOR_H = 10 / 60   # bounded slowdown: jobs shorter than 10 min count as 10 min
+TIERS = {1: "on_demand", 2: "spot"}
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else float("nan")
+
+
+def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
+    state = jobs["state"]
+    done = state == JobTable.COMPLETED
+    live = state != JobTable.REJECTED
+    jct = (jobs["end_h"] - jobs["submit_h"])[done]
+    floor = np.maximum(jobs["duration_h"][done], SLOWDOWN_FLOOR_H)
+    start = np.where(np.isnan(jobs["start_h"]), s.horizon_h, jobs["start_h"])
+    wait = start - jobs["submit_h"]
+    useful, lost = jobs["attained_gpu_h"].sum(), jobs["badput_gpu_h"].sum()
+    out = {
+        "mean_jct_h": _mean(jct),
+        "p95_jct_h": float(np.percentile(jct, 95)) if jct.size else float("nan"),
+        "mean_bounded_slowdown": _mean(np.maximum(1.0, jct / floor)),
+        "preemptions": float(jobs["preemptions"].sum()),
+        "restarts": float(jobs["restarts"].sum()),
+        "badput_gpu_hours": float(lost),
+        "goodput_share": float(useful / (useful + lost)) if useful + lost > 0 else float("nan"),
+    }
+    tiers = sorted(set(jobs["tier"][live].tolist()))
+    if len(tiers) > 1:
+        for tier in tiers:
+            out[f"mean_wait_h[{TIERS[tier]}]"] = _mean(wait[live & (jobs["tier"] == tier)])
+    tenants = sorted(set(jobs["tenant"][live].tolist()))
+    if len(tenants) > 1:
+        for t in tenants:
+            out[f"mean_wait_h[{s.tenants[t].name}]"] = _mean(wait[live & (jobs["tenant"] == t)])
+    return out
