@@ -20,6 +20,7 @@ stops the ones behind it), except for what EASY backfill lets through.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 
 SPOT = 2  # tier rank: on-demand 1, spot 2 (reservations are served before any job)
@@ -119,14 +120,28 @@ class EasyBackfill(Fifo):
         shadow_h, reserved_nodes = sched.shadow(q[0])
         started = []
         now = sched.env.now
+        pool = sched.pools[node_type]
+        # Within one pass free capacity only shrinks, and a job that does not fit means no
+        # bigger job fits under the same constraint: skip sizes at or above the smallest failure.
+        smallest_failed: dict[tuple[bool, bool], float] = {}   # by (avoids the head's nodes, in one pod)
         for i, job in enumerate(q):
             if i == 0:
                 continue
-            if i > self.config.backfill_window:
+            if i > self.config.backfill_window or pool.free_gpus == 0:
                 break
-            ends_h = now + self.jobs.estimate_left(job)
-            if sched.try_start(job, avoid=frozenset() if ends_h <= shadow_h else reserved_nodes):
+            gpus = self.jobs.gpus[job]
+            if gpus > pool.free_gpus:
+                continue
+            long_job = now + self.jobs.estimate_left(job) > shadow_h
+            key = (long_job, self.jobs.in_pod[job])
+            if gpus >= smallest_failed.get(key, math.inf):
+                continue
+            if sched.try_start(job, avoid=reserved_nodes if long_job else frozenset()):
                 started.append(job)
+            else:
+                smallest_failed[key] = gpus
+                if smallest_failed.get((False, False)) == 1:
+                    break   # not even one GPU free without constraints: nothing else fits
         if started:
             gone = set(started)
             self.queue = deque(j for j in q if j not in gone)

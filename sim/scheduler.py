@@ -95,6 +95,9 @@ class Scheduler:
         self.est_end: dict[int, float] = {}
         self.down_since: dict[tuple[str, int], float] = {}
         self.track_nodes = False   # jobs by node: only needed where nodes can fail
+        self.version = 0           # bumped when capacity is freed or changes: invalidates the shadow
+        self._shadow_key: tuple | None = None
+        self._shadow: tuple[float, frozenset] = (math.inf, frozenset())
         self.hooks: dict[str, tuple[bool, bool]] = {}   # policy overrides on_start, on_stop
 
     def pool(self, node_type: str, gpus_per_node: int) -> Pool:
@@ -118,6 +121,7 @@ class Scheduler:
         (powered, never allocated). Returns (in service, spares)."""
         self.meter.advance(self.env.now)
         pool = self.pools[node_type]
+        self.version += 1
         ids = pool.add_nodes(site, nodes, deployment, nodes_per_pod)
         cut = len(ids) - spares
         for node in ids[cut:]:
@@ -146,6 +150,7 @@ class Scheduler:
         self.meter.advance(now)
         self._close_shortfall(res, now)
         res.target = target
+        self.version += 1
         pool = self.pools[res.node_type]
         for node in reversed(list(res.held)):
             if res.granted <= target:
@@ -171,6 +176,7 @@ class Scheduler:
                 self._close_shortfall(res, now)
                 self._release_reserved(res, pool, node, res.held[node][0])
         pool.take_down(node)
+        self.version += 1
         self.down_since[(node_type, node)] = now
         self.dispatch(node_type)
 
@@ -183,6 +189,7 @@ class Scheduler:
         if since is not None:
             self.rec.down(since, now, pool.node_deployment[node], pool.gpus_per_node)
         pool.bring_up(node)
+        self.version += 1
         self.dispatch(node_type)
 
     def retire_failed(self, node_type: str, node: int) -> None:
@@ -235,7 +242,15 @@ class Scheduler:
     def shadow(self, job: int) -> tuple[float, frozenset]:
         """The earliest time the running jobs' estimates free room for `job`, and the nodes
         it would take then (EASY backfill's reservation). Walks running jobs by estimated
-        end only as far as needed: cost follows the shortage, not the fleet."""
+        end only as far as needed: cost follows the shortage, not the fleet. Cached until a
+        job stops or capacity changes: arrivals and starts that EASY allows cannot move it
+        (a backfilled job ends before it, or stays off the reserved nodes)."""
+        key = (job, self.version)
+        if self._shadow_key != key:
+            self._shadow_key, self._shadow = key, self._walk_shadow(job)
+        return self._shadow
+
+    def _walk_shadow(self, job: int) -> tuple[float, frozenset]:
         jobs = self.jobs
         node_type = jobs.node_type[job]
         pool = self.pools[node_type]
@@ -297,6 +312,7 @@ class Scheduler:
     def _stop(self, job: int, failed: bool, completed: bool = False) -> None:
         """End the job's current segment: record it, free its GPUs, update its progress."""
         jobs, now = self.jobs, self.env.now
+        self.version += 1
         pool, alloc = self.running.pop(job)
         node_type = pool.node_type
         self._record_job(job, pool, alloc, now)
