@@ -385,6 +385,16 @@ class Merger(Strict):
     price_usd: NonNeg = 0.0
 
 
+class Maintenance(Strict):
+    """Planned maintenance: a share of a site's nodes goes offline for a while. Jobs on
+    them are preempted and resume elsewhere or later, without losing work."""
+    site: Name
+    start: Date
+    duration: DurationH
+    node_fraction: Fraction = 1.0
+    node_type: Name | None = None
+
+
 class SchedulerConfig(Strict):
     policy: Name = "fifo"              # a name in sim.policies.POLICIES (users may add their own)
     placement: Literal["best_fit", "first_fit", "frag_aware"] = "best_fit"
@@ -414,6 +424,7 @@ class Scenario(Strict):
     deployments: list[Deployment] = []
     tenants: list[Tenant] = []
     hosting_contracts: list[HostingContract] = []
+    maintenance: list[Maintenance] = []
     scheduler: SchedulerConfig = SchedulerConfig()
     merger: Merger | None = None
 
@@ -673,6 +684,10 @@ def cross_check(s: Scenario) -> str | None:
             checks.append("merger.members: a company is listed twice")
         if s.merger.into not in s.merger.members:
             checks.append(f"merger.into: {s.merger.into!r} must be one of merger.members")
+    for i, m in enumerate(s.maintenance):
+        checks.append(_ref(m.site, sites, f"maintenance[{i}].site", "site"))
+        if m.node_type is not None:
+            checks.append(_ref(m.node_type, node_types, f"maintenance[{i}].node_type", "node type"))
     from .policies import POLICIES
     if s.scheduler.policy not in POLICIES:
         checks.append(f"scheduler.policy: unknown policy {s.scheduler.policy!r} "

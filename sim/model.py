@@ -86,7 +86,8 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         nt = node_types[dep.node_type]
         sched = scheduler_for(s.deployment_owner(dep))
         sched.pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes)
-        sched.track_nodes |= nt.failures_per_gpu_year > 0
+        sched.track_nodes |= nt.failures_per_gpu_year > 0 or any(
+            m.site == dep.site and m.node_type in (None, nt.name) for m in s.maintenance)
     tenant_scheduler = []
     for tenant in s.tenants:
         sched = scheduler_for(tenant.provider)
@@ -107,6 +108,9 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         in_service, spare_nodes = sched.nodes_online(nt.name, dep.site, dep.nodes, idx, nt.nodes_per_pod, spares)
         if nt.failures_per_gpu_year > 0:
             env.process(failures(env, sched, nt, in_service, spare_nodes, stream(seed, replica, f"failures/{idx}")))
+        for m in s.maintenance:
+            if m.site == dep.site and m.node_type in (None, nt.name):
+                env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
 
     def reservation_steps(sched, res, r):
         start = r.start or s.start
@@ -188,7 +192,10 @@ def failures(env, sched: Scheduler, nt, in_service: list[int], spares: list[int]
         yield env.timeout(gap)
         if not in_service:
             continue
-        node = in_service.pop(int(pick * len(in_service)))
+        index = int(pick * len(in_service))
+        if not sched.pools[nt.name].node_up[in_service[index]]:
+            continue   # offline for maintenance: it cannot fail now
+        node = in_service.pop(index)
         sched.fail_node(nt.name, node)
         if spares:
             spare = spares.pop()
@@ -196,6 +203,20 @@ def failures(env, sched: Scheduler, nt, in_service: list[int], spares: list[int]
             in_service.append(spare)
             spares_in_use[0] += 1
         env.process(repair(node, repair_h))
+
+
+def maintenance(env, sched: Scheduler, node_type: str, nodes: list[int], start_h: float, m):
+    """A planned window: the first `node_fraction` of the deployment's nodes that are up
+    at its start go offline, and come back at its end."""
+    yield env.timeout(max(0.0, start_h - env.now))
+    pool = sched.pools[node_type]
+    up = [n for n in nodes if pool.node_up[n]]
+    chosen = up[:int(round(m.node_fraction * len(up)))]
+    for node in chosen:
+        sched.take_offline(node_type, node, failed=False)
+    yield env.timeout(m.duration)
+    for node in chosen:
+        sched.bring_up(node_type, node)
 
 
 def _check_conservation(jobs: JobTable, schedulers) -> None:

@@ -19,11 +19,21 @@ stops the ones behind it), except for what EASY backfill lets through.
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import deque
 
 SPOT = 2  # tier rank: on-demand 1, spot 2 (reservations are served before any job)
+
+
+def _in_arrival_order(queue: deque, job: int) -> None:
+    """Arrivals go to the back; a preempted or restarted job goes back to its place by
+    arrival (job ids are in arrival order). The insertion is rare, so O(n) is fine."""
+    if not queue or job > queue[-1]:
+        queue.append(job)
+    else:
+        bisect.insort(queue, job)
 
 
 class Policy:
@@ -49,7 +59,7 @@ class Fifo(Policy):
         self.queue: deque[int] = deque()
 
     def push(self, job):
-        self.queue.append(job)
+        _in_arrival_order(self.queue, job)
 
     def dispatch(self, sched, node_type):
         q = self.queue
@@ -209,7 +219,7 @@ class FairShare(Policy):
         self.count = 0
 
     def push(self, job):
-        self.queues.setdefault(self.jobs.tenant[job], deque()).append(job)
+        _in_arrival_order(self.queues.setdefault(self.jobs.tenant[job], deque()), job)
         self.count += 1
 
     def __len__(self):

@@ -164,12 +164,20 @@ class Scheduler:
 
     def fail_node(self, node_type: str, node: int) -> None:
         """A node fails: its jobs restart from their checkpoints, reservations lose its GPUs."""
+        self.take_offline(node_type, node, failed=True)
+
+    def take_offline(self, node_type: str, node: int, failed: bool) -> None:
+        """A node leaves service: failed (its jobs lose the work since their checkpoints and
+        restart) or for maintenance (its jobs are preempted and resume without loss)."""
         now = self.env.now
         self.meter.advance(now)
         pool = self.pools[node_type]
         for job in list(self.node_jobs[node_type].get(node, ())):
-            self._stop(job, failed=True)
-            self.jobs.restarts[job] += 1
+            self._stop(job, failed=failed)
+            if failed:
+                self.jobs.restarts[job] += 1
+            else:
+                self.jobs.preemptions[job] += 1
             self._enqueue(job)
         for res in self.reservations[node_type]:
             if node in res.held:

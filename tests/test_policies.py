@@ -173,3 +173,23 @@ def test_policies_are_distinguishable_on_a_heavy_tailed_workload(base):
     assert mean("easy_backfill", 1) > mean("fifo", 1) + 0.02  # backfill raises utilization
     for a, b in (("fifo", "easy_backfill"), ("fifo", "las"), ("easy_backfill", "las")):
         assert not np.array_equal(results[a][0][2], results[b][0][2], equal_nan=True), (a, b)
+
+
+def test_maintenance_window_preempts_without_loss(base):
+    """A window takes the site's only node offline from day 1 for 6 h: the running job is
+    preempted (no work lost), waits out the window, and finishes 6 h late."""
+    base["horizon"] = "3d"
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": 1}]
+    base["maintenance"] = [{"site": "s1", "start": "2026-01-06", "duration": "6h"}]
+    base["tenants"] = [{"name": "w", "provider": "a", "workload": {
+        "node_type": "g", "arrival_rate_per_h": 1.0, "gpus": {"dist": "fixed", "value": 1},
+        "duration_h": {"dist": "fixed", "value": 30.0}}}]
+    s = scenario_from_dict(base)
+    run = simulate(s, 4, 0)
+    j = run.jobs
+    assert j["start_h"][0] < 24 < j["start_h"][0] + 30   # job 0 runs when the window opens at 24 h
+    assert j["preemptions"][0] == 1 and j["restarts"][0] == 0 and j["badput_gpu_h"][0] == 0
+    assert j["end_h"][0] == pytest.approx(j["start_h"][0] + 30.0 + 6.0)
+    assert np.nanmin(j["start_h"][1:]) == pytest.approx(j["end_h"][0])   # nobody ran on the node meanwhile
+    iv = run.intervals
+    assert iv["down_start_h"].tolist() == [24.0] and iv["down_end_h"].tolist() == [30.0]
