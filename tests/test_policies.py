@@ -193,3 +193,19 @@ def test_maintenance_window_preempts_without_loss(base):
     assert np.nanmin(j["start_h"][1:]) == pytest.approx(j["end_h"][0])   # nobody ran on the node meanwhile
     iv = run.intervals
     assert iv["down_start_h"].tolist() == [24.0] and iv["down_end_h"].tolist() == [30.0]
+
+
+def test_the_readme_policy_example_runs(base):
+    """The README's custom policy, executed as written."""
+    import re
+    from pathlib import Path
+    from sim.policies import POLICIES
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(from sim.policies import POLICIES, Fifo.*?)```", readme, re.S).group(1)
+    exec(code, {})
+    try:
+        jobs = [dict(t=0, g=4, d=10), dict(t=1, g=4, d=8, est=8), dict(t=2, g=4, d=2, est=2)]
+        table, _ = run(base, jobs, policy="shortest_first")
+        assert starts(table) == [0, 12, 10]   # the 2 h job jumps the 8 h one
+    finally:
+        POLICIES.pop("shortest_first", None)
