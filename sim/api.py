@@ -1,0 +1,170 @@
+"""The public Python API, used by the notebook and by scripts.
+
+    from sim import api
+    exp = api.run("configs/merged.yaml", replicas=2)      # simulate (and the baseline)
+    rows = api.compare(exp)                                # the comparison table
+    res = api.load_results("results/merged")               # read a results folder
+    exp = api.what_if("configs/merged.yaml", hosting_fee_usd_per_kw_month=140)
+
+`what_if` edits the config (and its baseline) as plain data, writes them to a
+temporary folder and runs them exactly as `python -m sim` would: the same
+inputs and seed give the same numbers as the command line.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .config import Scenario, _resolve_includes, baseline_path, load_scenario
+from .experiment import Experiment, run_experiment
+from .results import write_results
+
+__all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if", "set_value"]
+
+
+def load_config(path: str | Path) -> Scenario:
+    """A validated scenario (raises sim.config.ConfigError on bad input)."""
+    return load_scenario(path)
+
+
+def run(config: str | Path, replicas: int | None = None, seed: int | None = None, backend: str = "auto",
+        baseline: str | Path | None = None, out: str | Path | None = None, quiet: bool = True) -> Experiment:
+    """Simulate a config and its baseline; with `out`, also write the results folder."""
+    exp = run_experiment(config, seed=seed, replicas=replicas, backend=backend, baseline=baseline, quiet=quiet)
+    if out is not None:
+        write_results(exp, out)
+    return exp
+
+
+@dataclass(frozen=True)
+class Comparison:
+    metric: str
+    unit: str
+    variant: float | None
+    baseline: float | None
+    delta: float | None
+    ci95: tuple[float | None, float | None]
+
+    @property
+    def significant(self) -> bool:
+        """The 95% interval of the paired difference excludes zero."""
+        lo, hi = self.ci95
+        return lo is not None and hi is not None and (lo > 0 or hi < 0)
+
+
+def compare(summary: Experiment | dict) -> list[Comparison]:
+    """The variant against its baseline, one row per metric both have."""
+    s = summary.summary if isinstance(summary, Experiment) else summary
+    names = list(s["variants"])
+    rows = []
+    for metric, c in s.get("comparison", {}).items():
+        a = s["variants"][names[0]]["metrics"][metric]
+        b = s["variants"][names[1]]["metrics"][metric]
+        rows.append(Comparison(metric, a["unit"], a["mean"], b["mean"], c["delta"], tuple(c["ci95"])))
+    return rows
+
+
+@dataclass
+class Results:
+    """A results folder read back: plain rows, numbers as floats (None where empty)."""
+    folder: Path
+    summary: dict
+    timeseries: list[dict] = field(default_factory=list)
+    finance: list[dict] = field(default_factory=list)
+    jobs: list[dict] = field(default_factory=list)
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self.summary["variants"])
+
+    def comparison(self) -> list[Comparison]:
+        return compare(self.summary)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str):
+    if text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def load_results(folder: str | Path, jobs: bool = True) -> Results:
+    """Read summary.json and the CSVs of a results folder (data only: nothing is executed)."""
+    folder = Path(folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    return Results(folder, summary, _read_csv(folder / "timeseries.csv"), _read_csv(folder / "finance.csv"),
+                   _read_csv(folder / "jobs.csv") if jobs else [])
+
+
+# ---------------------------------------------------------------- what-if
+
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def set_value(data: dict, path: str, value) -> None:
+    """Set `value` at a YAML path such as `tenants[2].workload.growth_per_year`."""
+    steps = [name if name else int(index) for name, index in _STEP.findall(path)]
+    node = data
+    for step in steps[:-1]:
+        node = node[step]
+    node[steps[-1]] = value
+
+
+def _edit(raw: dict, hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year, edits) -> dict:
+    raw = copy.deepcopy(raw)
+    if hosting_fee_usd_per_kw_month is not None:
+        for contract in raw.get("hosting_contracts") or []:
+            contract["fee_usd_per_kw_month"] = hosting_fee_usd_per_kw_month
+    if energy_price_scale != 1.0:
+        for site in raw.get("sites") or []:
+            price = site.get("energy_price") or {}
+            if "flat_usd_per_mwh" in price:
+                price["flat_usd_per_mwh"] *= energy_price_scale
+            tou = price.get("time_of_use")
+            if tou:
+                tou["peak_usd_per_mwh"] *= energy_price_scale
+                tou["offpeak_usd_per_mwh"] *= energy_price_scale
+    if demand_growth_per_year is not None:
+        for tenant in raw.get("tenants") or []:
+            workload = tenant.get("workload")
+            if workload and "trace" not in workload:
+                workload["growth_per_year"] = demand_growth_per_year
+    for path, value in (edits or {}).items():
+        set_value(raw, path, value)
+    return raw
+
+
+def what_if(config: str | Path, *, hosting_fee_usd_per_kw_month: float | None = None,
+            energy_price_scale: float = 1.0, demand_growth_per_year: float | None = None,
+            edits: dict[str, object] | None = None, replicas: int | None = None, seed: int | None = None,
+            backend: str = "auto") -> Experiment:
+    """Re-run a config (and its baseline) with inputs changed: every hosting fee, a scale on
+    flat and time-of-use energy prices (hourly series files are left as they are), every
+    synthetic workload's demand growth, and any other value by YAML path in `edits`."""
+    main = _resolve_includes(Path(config))
+    base = baseline_path(config, load_scenario(config))
+    args = (hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year, edits)
+    with tempfile.TemporaryDirectory() as tmp:
+        edited = _edit(main, *args)
+        if base is not None:
+            (Path(tmp) / "baseline.yaml").write_text(yaml.safe_dump(_edit(_resolve_includes(base), *args)))
+            edited["baseline"] = "baseline.yaml"
+        path = Path(tmp) / "config.yaml"
+        path.write_text(yaml.safe_dump(edited))
+        return run_experiment(path, seed=seed, replicas=replicas, backend=backend, quiet=True)
