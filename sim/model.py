@@ -58,9 +58,13 @@ def _job_table(s: Scenario, seed: int, replica: int) -> tuple[JobTable, list[int
 
     duration = cat("duration_h")
     factor = np.asarray(per_job(lambda w: w.runtime_estimate_factor), dtype=np.float64)
+    # a trace's own estimates where it has them (never below the real duration), else the factor
+    given = np.concatenate([js.estimate_h if js.estimate_h is not None else np.full(js.submit_h.size, np.nan)
+                            for _, _, js in parts])[order]
+    estimate = np.where(np.isnan(given), duration * factor, np.maximum(given, duration))
     table = JobTable(submit[order], cat("gpus"), duration, tenant_idx.tolist(),
                      per_job(lambda w: w.node_type), per_job(lambda w: TIER_RANK[w.tier]),
-                     per_job(lambda w: w.utilization), estimate_h=duration * factor,
+                     per_job(lambda w: w.utilization), estimate_h=estimate,
                      checkpoint_h=per_job(lambda w: w.checkpoint_interval_h or float("nan")),
                      in_pod=per_job(lambda w: w.gang_in_pod))
     return table, tenant_idx.tolist()

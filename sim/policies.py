@@ -23,6 +23,7 @@ import bisect
 import heapq
 import math
 from collections import deque
+from itertools import islice
 
 SPOT = 2  # tier rank: on-demand 1, spot 2 (reservations are served before any job)
 
@@ -44,6 +45,10 @@ class Policy:
         self.config = config        # the scheduler section of the scenario
         self.weights = weights      # fair-share weight per tenant index
 
+    def arrival_may_start(self, job: int) -> bool:
+        """Could the job just queued start anything now? (False spares a dispatch.)"""
+        return True
+
     def on_start(self, sched, job: int) -> None:
         pass
 
@@ -60,6 +65,10 @@ class Fifo(Policy):
 
     def push(self, job):
         _in_arrival_order(self.queue, job)
+
+    def arrival_may_start(self, job):
+        # the head was blocked after the last event and nothing has been freed since
+        return len(self.queue) == 1
 
     def dispatch(self, sched, node_type):
         q = self.queue
@@ -121,12 +130,20 @@ class EasyBackfill(Fifo):
     fits and either ends (by its estimate) before the shadow time or stays off the
     nodes reserved for the head. The head is never delayed while estimates hold."""
 
+    def arrival_may_start(self, job):
+        # beyond the backfill window a newcomer cannot start, and the head's shadow is unchanged
+        return len(self.queue) <= self.config.backfill_window + 1
+
     def dispatch(self, sched, node_type):
         q = self.queue
         while q and sched.try_start(q[0]):
             q.popleft()
-        if len(q) < 2:
-            return
+        # Backfill until a pass starts nothing: each start shifts later jobs into the window.
+        while len(q) > 1 and self._backfill_pass(sched, node_type):
+            pass
+
+    def _backfill_pass(self, sched, node_type) -> bool:
+        q = self.queue
         shadow_h, reserved_nodes = sched.shadow(q[0])
         started = []
         now = sched.env.now
@@ -134,27 +151,34 @@ class EasyBackfill(Fifo):
         # Within one pass free capacity only shrinks, and a job that does not fit means no
         # bigger job fits under the same constraint: skip sizes at or above the smallest failure.
         smallest_failed: dict[tuple[bool, bool], float] = {}   # by (avoids the head's nodes, in one pod)
-        for i, job in enumerate(q):
-            if i == 0:
-                continue
-            if i > self.config.backfill_window or pool.free_gpus == 0:
+        jobs = self.jobs
+        gpus_of, estimate, remaining, duration, in_pod = jobs.gpus, jobs.estimate, jobs.remaining, jobs.duration, jobs.in_pod
+        time_left_h = shadow_h - now
+        no_avoid = frozenset()
+        for job in islice(q, 1, self.config.backfill_window + 1):
+            free = pool.free_gpus
+            if free == 0:
                 break
-            gpus = self.jobs.gpus[job]
-            if gpus > pool.free_gpus:
+            gpus = gpus_of[job]
+            if gpus > free:
                 continue
-            long_job = now + self.jobs.estimate_left(job) > shadow_h
-            key = (long_job, self.jobs.in_pod[job])
+            # a job that never ran needs its whole estimate (the common case, kept cheap)
+            needs_h = estimate[job] if remaining[job] == duration[job] else jobs.estimate_left(job)
+            long_job = needs_h > time_left_h
+            key = (long_job, in_pod[job])
             if gpus >= smallest_failed.get(key, math.inf):
                 continue
-            if sched.try_start(job, avoid=reserved_nodes if long_job else frozenset()):
+            if sched.try_start(job, avoid=reserved_nodes if long_job else no_avoid):
                 started.append(job)
             else:
                 smallest_failed[key] = gpus
                 if smallest_failed.get((False, False)) == 1:
                     break   # not even one GPU free without constraints: nothing else fits
-        if started:
+        if started:   # rebuild only the scanned window, not the whole queue
             gone = set(started)
-            self.queue = deque(j for j in q if j not in gone)
+            window = [q.popleft() for _ in range(min(len(q), self.config.backfill_window + 1))]
+            q.extendleft(reversed([j for j in window if j not in gone]))
+        return bool(started)
 
 
 class Las(Policy):

@@ -140,10 +140,12 @@ class Scheduler:
         # Nobody waiting: start at once if it fits. Reservations short of their target
         # already hold every free GPU in their scope (each dispatch fills them first),
         # so what is free here is free to use.
-        if not len(self.policies[node_type]) and self.try_start(job):
+        policy = self.policies[node_type]
+        if not len(policy) and self.try_start(job):
             return
         self._enqueue(job)
-        self.dispatch(node_type)
+        if policy.arrival_may_start(job):
+            self.dispatch(node_type)
 
     def set_reservation(self, res: Reservation, target: int) -> None:
         now = self.env.now

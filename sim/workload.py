@@ -20,6 +20,7 @@ class JobStream:
     submit_h: np.ndarray      # sorted
     gpus: np.ndarray          # int64
     duration_h: np.ndarray
+    estimate_h: np.ndarray | None = None   # users' runtime estimates (nan: unknown)
 
 
 def rate_shape(w: Workload, t_h: np.ndarray, start_weekday: int) -> np.ndarray:
@@ -55,12 +56,13 @@ def trace_stream(s: Scenario, tenant: str, w: Workload) -> JobStream:
     if src.select is not None:
         keep &= np.isin(trace.tenant, np.asarray(src.select, dtype=object))
     offset_h = s.hours_from_start(src.start or s.start)
-    first_s = trace.submit_s.min(initial=0.0) if trace.submit_s.size else 0.0
+    # the origin is the whole trace's first job, not the selection's: selected tenants stay aligned
+    first_s = trace.submit_s.min() if trace.submit_s.size else 0.0
     submit = offset_h + (trace.submit_s - first_s) / 3600.0 * src.time_scale
     keep &= (submit >= 0) & (submit < s.horizon_h)
     order = np.argsort(submit[keep], kind="stable")
     return JobStream(tenant, submit[keep][order], trace.gpus[keep][order].astype(np.int64),
-                     (trace.duration_s[keep] / 3600.0)[order])
+                     (trace.duration_s[keep] / 3600.0)[order], (trace.runtime_estimate_s[keep] / 3600.0)[order])
 
 
 def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -> JobStream:

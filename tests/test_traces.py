@@ -302,6 +302,17 @@ def test_fifo_replay_matches_hand_computed_starts():
     _eq(jobs["state"], [JobTable.COMPLETED] * 7 + [JobTable.REJECTED])
 
 
+def test_easy_backfill_replay_matches_hand_computed_starts():
+    """The same file under EASY backfill (estimates = the SWF requested times = run times).
+    Job 3 (8 GPUs) heads the queue from 1.25; its shadow time is 4, when jobs 1 and 2 have
+    ended, on both nodes. Job 4 (ends 2.5) and job 5 (starts 2, ends 4) end by then: both
+    backfill. Job 3 still starts at 4, as under FIFO. Job 7 then finds a free node at 6."""
+    d = _replay_scenario({"path": str(DATA / "fifo_2x4.swf"), "format": "swf"})
+    d["scheduler"]["policy"] = "easy_backfill"
+    run = simulate(scenario_from_dict(d), 1, 0)
+    np.testing.assert_allclose(run.jobs["start_h"], [0, 1, 4, 1.5, 2, 5.5, 6, NAN], rtol=0, atol=1e-9)
+
+
 def test_replay_select_time_scale_and_start():
     trace = {"path": str(DATA / "fifo_2x4.swf"), "format": "swf", "select": ["2"], "time_scale": 2.0,
              "start": "2026-01-06"}
