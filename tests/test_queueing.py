@@ -90,19 +90,27 @@ def test_pooling_two_mmc_into_one_mm2c(base):
     _assert_within_4_se(gain, expected)
 
 
-def test_nonpreemptive_priority_matches_cobham(base):
-    c, mu, horizon_h = 4, 1.0, 6000.0
-    lams = [1.5, 1.7]   # on-demand (high) then spot (low); total load 0.8
-    base["horizon"] = horizon_h
-    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": c}]
-    _pool(base, "high", "a", c, 1, lams[0], mu, tier="on_demand")
-    _pool(base, "low", "a", c, 1, lams[1], mu, tier="spot")
-    base["scheduler"] = {"policy": "priority", "scope": "pooled", "preemption": False}
+PRIORITY_C, PRIORITY_HORIZON_H = 4, 6000.0
+PRIORITY_LAMS = [1.5, 1.7]   # on-demand (high) then spot (low), mu = 1; total load 0.8
+
+
+def _two_classes(base, preemption: bool):
+    """Replicated runs of an M/M/4 with an on-demand and a spot class under `priority`."""
+    base["horizon"] = PRIORITY_HORIZON_H
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": PRIORITY_C}]
+    _pool(base, "high", "a", PRIORITY_C, 1, PRIORITY_LAMS[0], 1.0, tier="on_demand")
+    _pool(base, "low", "a", PRIORITY_C, 1, PRIORITY_LAMS[1], 1.0, tier="spot")
+    base["scheduler"] = {"policy": "priority", "scope": "pooled", "preemption": preemption}
     s = scenario_from_dict(base)
-    expected = priority_mmc_waits(c, lams, mu)
     runs = [simulate(s, 5, k) for k in range(REPLICAS)]
-    for tenant, want in enumerate(expected):
-        samples = np.array([_waits_after_warmup(r, horizon_h, tenant).mean() for r in runs])
+    waits = [np.array([_waits_after_warmup(r, PRIORITY_HORIZON_H, tenant).mean() for r in runs]) for tenant in (0, 1)]
+    return runs, waits
+
+
+def test_nonpreemptive_priority_matches_cobham(base):
+    expected = priority_mmc_waits(PRIORITY_C, PRIORITY_LAMS, 1.0)
+    _, waits = _two_classes(base, preemption=False)
+    for samples, want in zip(waits, expected):
         _assert_within_4_se(samples, want)
     # and FIFO would not separate them: the low class waits longer only under priority
     assert expected[1] > 2 * expected[0]
@@ -125,16 +133,9 @@ def test_preemptive_priority_high_class_sees_only_itself(base):
     """Preemptive-resume priority with equal exponential service: the high class waits
     exactly as in an M/M/c carrying its load alone; the low class waits longer than
     without preemption (Cobham's value)."""
-    c, mu, horizon_h = 4, 1.0, 6000.0
-    lams = [1.5, 1.7]
-    base["horizon"] = horizon_h
-    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": c}]
-    _pool(base, "high", "a", c, 1, lams[0], mu, tier="on_demand")
-    _pool(base, "low", "a", c, 1, lams[1], mu, tier="spot")
-    base["scheduler"] = {"policy": "priority", "scope": "pooled", "preemption": True}
-    s = scenario_from_dict(base)
-    runs = [simulate(s, 5, k) for k in range(REPLICAS)]
-    high = np.array([_waits_after_warmup(r, horizon_h, 0).mean() for r in runs])
-    _assert_within_4_se(high, mmc_mean_wait(c, lams[0], mu))
+    runs, (high, low) = _two_classes(base, preemption=True)
+    _assert_within_4_se(high, mmc_mean_wait(PRIORITY_C, PRIORITY_LAMS[0], 1.0))
+    cobham_low = priority_mmc_waits(PRIORITY_C, PRIORITY_LAMS, 1.0)[1]
+    assert low.mean() - 4 * low.std(ddof=1) / np.sqrt(low.size) > cobham_low
     assert sum(r.jobs["preemptions"].sum() for r in runs) > 100
     assert (np.concatenate([r.jobs["preemptions"][r.jobs["tier"] == 1] for r in runs]) == 0).all()
