@@ -149,6 +149,27 @@ class CarbonIntensity(Strict):
         return self
 
 
+class LegacyConversion(Strict):
+    """Convert a legacy load to GPU-ready capacity: from `start` the load winds down linearly
+    over `months` while `capex_usd_per_mw` is spent evenly; converted MW then earn
+    `converted_usd_per_mw_year` (0: not sold; they never become deployments in the engine)."""
+    start: Date
+    months: Annotated[int, Field(ge=1, le=240)]
+    capex_usd_per_mw: NonNeg
+    converted_usd_per_mw_year: NonNeg = 0.0
+
+
+class LegacyLoad(Strict):
+    """A non-GPU load at a site (e.g. bitcoin mining), modelled for its money only: `mw` is
+    its whole electrical draw, paid at its own power price; not in the engine or energy metrics."""
+    name: Name
+    mw: Pos
+    revenue_usd_per_mw_year: NonNeg
+    power_usd_per_mwh: NonNeg
+    opex_usd_per_mw_year: NonNeg = 0.0
+    conversion: LegacyConversion | None = None
+
+
 class Site(Strict):
     name: Name
     owner: Name
@@ -159,6 +180,7 @@ class Site(Strict):
     opex_usd_per_kw_month: NonNeg = 0.0
     spare_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0    # nodes held back to replace failed ones
     state: str | None = None
+    legacy_loads: list[LegacyLoad] = []
 
 
 # ---------------------------------------------------------------- hardware
@@ -253,6 +275,15 @@ class UtilizationProfile(Strict):
     peak_hour: Annotated[float, Field(ge=0, lt=24)] = 14.0
 
 
+class Sla(Strict):
+    """Each month, reserved GPU-hours not delivered beyond (1 - availability_target) of the
+    month's contracted GPU-hours are credited at credit_multiple x price, up to
+    credit_cap_share of the month's bill. Defaults: every undelivered GPU-hour at its price."""
+    availability_target: Fraction = 1.0
+    credit_multiple: Annotated[float, Field(ge=0, le=100)] = 1.0
+    credit_cap_share: Fraction = 1.0
+
+
 class Reservation(Strict):
     node_type: Name
     gpus: Schedule
@@ -260,7 +291,22 @@ class Reservation(Strict):
     start: Date | None = None
     term: DurationH | None = None
     price_usd_per_gpu_hour: NonNeg = 0.0
+    contract_value_usd: NonNeg | None = None   # instead of a price: value / contracted GPU-hours
+    take_or_pay: bool = True                   # False: pays delivered GPU-hours x mean utilization
+    prepayment_share: Fraction = 0.0           # of the contract value, paid in cash at its start
+    sla: Sla = Sla()
     utilization: UtilizationProfile = UtilizationProfile()
+
+    @model_validator(mode="after")
+    def _pricing(self):
+        if self.contract_value_usd is not None:
+            if self.price_usd_per_gpu_hour:
+                raise ValueError("give price_usd_per_gpu_hour or contract_value_usd, not both")
+            if self.term is None:
+                raise ValueError("contract_value_usd needs a term to spread the value over")
+        if self.prepayment_share and not self.take_or_pay:
+            raise ValueError("prepayment_share needs take_or_pay: true (a prepayment settles contracted bills)")
+        return self
 
 
 TRACE_FORMATS = ("swf", "philly", "alibaba_openb")
@@ -292,6 +338,7 @@ class Workload(Strict):
     duration_h: Distribution | None = None
     utilization: Fraction = 0.8
     price_usd_per_gpu_hour: NonNeg = 0.0
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0   # market price falls this share a year
     max_wait_h: Pos | None = None
     runtime_estimate_factor: Annotated[float, Field(ge=1, le=1000)] = 1.0  # users' estimate / real duration
     checkpoint_interval_h: DurationH | None = None   # a failure loses the work since the last checkpoint
@@ -339,28 +386,71 @@ class Tenant(Strict):
 
 # ---------------------------------------------------------------- companies and contracts
 
+class FloatingRate(Strict):
+    """A floating annual rate: the company's `sofr` plus this spread."""
+    sofr_plus: float
+
+
+def _rate(value):
+    """An annual rate: a number (0.0775) or floating ({sofr_plus: 0.0225})."""
+    if isinstance(value, dict):
+        spread = value.get("sofr_plus")
+        if set(value) != {"sofr_plus"} or isinstance(spread, bool) or not isinstance(spread, (int, float)) \
+                or not -0.05 <= spread <= 1:
+            raise ValueError(f"expected {{sofr_plus: spread}} with a spread from -0.05 to 1, got {value!r}")
+        return FloatingRate(sofr_plus=float(spread))
+    if isinstance(value, FloatingRate):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"expected an annual rate from 0 to 1 or {{sofr_plus: spread}}, got {value!r}")
+    return float(value)
+
+
+Rate = Annotated[float | FloatingRate, BeforeValidator(_rate)]
+
+
 class Loan(Strict):
     name: Name
     principal_usd: Pos
-    rate: Annotated[float, Field(ge=0, le=1)]
+    rate: Rate
     maturity: Date
     start: Date | None = None
     amortization: Literal["amortizing", "bullet"] = "bullet"
+    gpu_collateral: bool = False     # secured on the company's GPUs: counts in loan-to-collateral
 
 
 class GpuFinancing(Strict):
-    """Each deployment's GPU capex is financed at `ltv` by an amortizing loan from its start."""
+    """Each deployment's GPU capex is financed at `ltv` by an amortizing loan from its start,
+    secured on those GPUs."""
     ltv: Annotated[float, Field(ge=0, le=1)]
-    rate: Annotated[float, Field(ge=0, le=1)]
+    rate: Rate
     term: DurationH
+
+
+class Covenants(Strict):
+    """Debt covenants; a month breaches when the trailing DSCR is below `min_dscr` or GPU-secured
+    debt over the GPUs' resale value is above `max_loan_to_collateral`."""
+    min_dscr: Pos | None = None
+    max_loan_to_collateral: Pos | None = None
 
 
 class Company(Strict):
     name: Name
     discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.10
     opex_usd_per_year: NonNeg = 0.0
+    opex_usd_per_mw_year: NonNeg = 0.0       # per MW of critical IT of the GPUs it owns, once online
+    gpu_resale_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0   # collateral value falls
+    sofr: Annotated[float, Field(ge=0, le=1)] | None = None   # base of its floating rates
     debt: list[Loan] = []
     gpu_financing: GpuFinancing | None = None
+    covenants: Covenants = Covenants()
+
+
+class DeliveryDelay(Strict):
+    """Per replica, the host delivers the site late with `probability`, by an exponential
+    delay of mean `mean_delay`: the client's capacity there and its billing start late."""
+    probability: Fraction
+    mean_delay: DurationH
 
 
 class HostingContract(Strict):
@@ -368,11 +458,17 @@ class HostingContract(Strict):
     client: Name
     site: Name
     billable_mw: Schedule
+    contract_mw: Pos | None = None             # the ramp may not go beyond it
     fee_usd_per_kw_month: NonNeg
     escalator_per_year: Annotated[float, Field(ge=0, le=1)] = 0.0
     start: Date | None = None
     term: DurationH
+    renewal_options: list[DurationH] = []      # terms of the renewal options, in order
+    renewals_exercised: Annotated[int, Field(ge=0)] = 0
     power: Literal["pass_through", "included"] = "pass_through"
+    client_fitout_usd_per_mw: NonNeg = 0.0     # fit-out the client funds per billable MW added
+    fitout_netting_share: Fraction = 0.5       # of each fee netted until the fit-out is repaid
+    delivery_delay: DeliveryDelay | None = None
 
 
 class Merger(Strict):
@@ -383,6 +479,8 @@ class Merger(Strict):
     synergy_usd_per_year: NonNeg = 0.0
     synergy_ramp_years: NonNeg = 0.0
     price_usd: NonNeg = 0.0
+    claimed_savings_usd_per_year: NonNeg | None = None    # what the buyer said; the report compares
+    convert_legacy_loads: LegacyConversion | None = None  # for members' legacy loads without a plan
 
 
 class Maintenance(Strict):
@@ -676,6 +774,16 @@ def cross_check(s: Scenario) -> str | None:
         checks.append(_ref(h.site, sites, f"hosting_contracts[{i}].site", "site"))
         if h.host == h.client:
             checks.append(f"hosting_contracts[{i}].client: host and client are the same company {h.host!r}")
+        if h.contract_mw is not None:
+            for day, mw in schedule_steps(h.billable_mw, h.start or s.start):
+                if mw > h.contract_mw * (1 + 1e-9):
+                    when = f"[{day}]" if isinstance(h.billable_mw, dict) else ""
+                    checks.append(f"hosting_contracts[{i}].billable_mw{when}: the ramp reaches {mw:g} MW, beyond "
+                                  f"contract_mw {h.contract_mw:g}")
+                    break
+        if h.renewals_exercised > len(h.renewal_options):
+            checks.append(f"hosting_contracts[{i}].renewals_exercised: {h.renewals_exercised} exercised but only "
+                          f"{len(h.renewal_options)} renewal_options")
     if s.merger:
         checks.append(_ref(s.merger.into, companies, "merger.into", "company"))
         for j, m in enumerate(s.merger.members):
@@ -696,6 +804,11 @@ def cross_check(s: Scenario) -> str | None:
         for j, loan in enumerate(c.debt):
             if loan.maturity <= (loan.start or s.start):
                 checks.append(f"companies[{i}].debt[{j}].maturity: {loan.maturity} is not after the loan's start")
+        floating = [f"debt[{j}].rate" for j, loan in enumerate(c.debt) if not isinstance(loan.rate, float)]
+        if c.gpu_financing is not None and not isinstance(c.gpu_financing.rate, float):
+            floating.append("gpu_financing.rate")
+        if floating and c.sofr is None:
+            checks.append(f"companies[{i}].{floating[0]}: a floating rate (sofr_plus) needs companies[{i}].sofr")
     for problem in checks:
         if problem:
             return problem

@@ -105,7 +105,8 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         return env.timeout(max(0.0, hours - env.now))
 
     def deployment_online(idx, dep):
-        yield at(s.hours_from_start(s.deployment_start(dep)))
+        from .contracts import deployment_delay_h   # the host's late delivery, same draws in every variant
+        yield at(s.hours_from_start(s.deployment_start(dep)) + deployment_delay_h(s, seed, replica, dep))
         nt = node_types[dep.node_type]
         sched = scheduler_for(s.deployment_owner(dep))
         spares = int(s.site(dep.site).spare_fraction * dep.nodes) if nt.failures_per_gpu_year > 0 else 0

@@ -15,6 +15,7 @@ UNITS = {
     "revenue_usd": "USD", "hosting_fees_usd": "USD", "ebitda_usd": "USD", "npv_usd": "USD", "min_dscr": "ratio",
     "mean_jct_h": "h", "p95_jct_h": "h", "mean_bounded_slowdown": "ratio", "preemptions": "events",
     "restarts": "events", "badput_gpu_hours": "GPU-h", "goodput_share": "fraction",
+    "sla_credits_usd": "USD", "fcf_usd": "USD", "covenant_breach_months": "months", "max_loan_to_collateral": "ratio",
 }
 
 
