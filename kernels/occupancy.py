@@ -7,38 +7,46 @@ hour i itself. Splitting an interval at any point leaves the result unchanged.
 """
 from __future__ import annotations
 
-from ._backend import namespace_of
+import math
+
+from ._backend import astype, concat, cumsum, namespace_of, on, scatter_add
 
 
 def hourly_occupancy(start_h, end_h, weight, cell, n_cells: int, n_hours: int):
-    """Array (n_cells, n_hours) of weight-hours in each hour for each cell.
+    """Weight-hours in each hour for each cell: (n_cells, n_hours).
 
     `cell` is an int64 index per interval (e.g. replica * n_groups + group);
-    intervals are clipped to [0, n_hours).
+    intervals are clipped to [0, n_hours). `weight` may be (K, intervals): then
+    the result is (K, n_cells, n_hours), one per row, sharing the index work.
     """
-    xp = namespace_of(start_h, end_h, weight)
-    s = xp.clip(start_h, 0.0, float(n_hours))
-    e = xp.clip(end_h, 0.0, float(n_hours))
-    t = xp.concatenate([s, e])
-    w = xp.concatenate([weight, -weight]).astype(xp.float64)
-    c = xp.concatenate([cell, cell]).astype(xp.int64)
-    inside = t < n_hours
-    t, w, c = t[inside], w[inside], c[inside]
-    i = xp.floor(t).astype(xp.int64)
-    after = xp.bincount(c * (n_hours + 1) + i + 1, weights=w, minlength=n_cells * (n_hours + 1))
-    within = xp.bincount(c * n_hours + i, weights=w * ((i + 1) - t), minlength=n_cells * n_hours)
-    after = xp.cumsum(after.reshape(n_cells, n_hours + 1), axis=1)[:, :n_hours]
-    # bincount of nothing is int64: keep the result float64 whatever the input
-    return (after + within.reshape(n_cells, n_hours)).astype(xp.float64)
+    xp = namespace_of(start_h, end_h, weight, cell)
+    t = concat([xp.clip(start_h, 0.0, float(n_hours)), xp.clip(end_h, 0.0, float(n_hours))])
+    c = astype(concat([cell, cell]), xp.int64)
+    # An edge at the horizon (t = n_hours) lands in hour n_hours - 1 with a within-hour
+    # fraction of 0, and its step in the extra column n_hours that is cut off below:
+    # it changes nothing, and no shape depends on the data.
+    i = xp.clip(astype(xp.floor(t), xp.int64), 0, n_hours - 1)
+    within_fraction = astype(i + 1, xp.float64) - t
+    after_index = c * (n_hours + 1) + i + 1
+    within_index = c * n_hours + i
+    rows = [weight] if weight.ndim == 1 else [weight[k, ...] for k in range(weight.shape[0])]
+    out = xp.empty((len(rows), n_cells, n_hours), dtype=xp.float64, **on(t))
+    for k, w in enumerate(rows):
+        w = astype(concat([w, -w]), xp.float64)
+        after = scatter_add(after_index, w, n_cells * (n_hours + 1))
+        within = scatter_add(within_index, w * within_fraction, n_cells * n_hours)
+        out[k, ...] = cumsum(xp.reshape(after, (n_cells, n_hours + 1)), axis=1)[:, :n_hours]
+        out[k, ...] += xp.reshape(within, (n_cells, n_hours))
+    return out[0, ...] if weight.ndim == 1 else out
 
 
 def sum_by_bin(values, bins, n_bins: int):
     """Sum the last axis of `values` into `n_bins` bins (bins: int64 per position, e.g.
     day or month of each hour). Returns shape values.shape[:-1] + (n_bins,)."""
-    xp = namespace_of(values)
-    lead = values.shape[:-1]
-    flat = values.reshape(-1, values.shape[-1])
-    rows = flat.shape[0]
-    idx = (xp.arange(rows, dtype=xp.int64)[:, None] * n_bins + bins[None, :]).reshape(-1)
-    out = xp.bincount(idx, weights=flat.reshape(-1), minlength=rows * n_bins)
-    return out.reshape(lead + (n_bins,))
+    xp = namespace_of(values, bins)
+    lead = tuple(values.shape[:-1])
+    rows = math.prod(lead)
+    row = xp.arange(rows, dtype=xp.int64, **on(values))
+    index = xp.reshape(row[:, None] * n_bins + bins[None, :], (-1,))
+    out = scatter_add(index, astype(xp.reshape(values, (-1,)), xp.float64), rows * n_bins)
+    return xp.reshape(out, lead + (n_bins,))

@@ -2,7 +2,8 @@
 
 All replicas of a variant go through the kernels as one batch (cells are
 replica x deployment), on whichever backend was chosen; results come back to
-the host once, at the end.
+the host in one transfer, at the end. NumPy here only prepares host inputs
+(config, engine records, random draws) and reads the results.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import to_host
-from kernels.energy import facility_energy, it_power_w, power_curve, utilization_profile
+from kernels.energy import energy_by_bin
 from kernels.occupancy import hourly_occupancy, sum_by_bin
+from kernels.power import add_reserved_load, it_power_w, per_gpu_coefficients, power_curve
 
 from .config import Scenario, schedule_steps
 from .model import RunResult
@@ -118,8 +120,13 @@ def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> 
     return float((contracted_gpu_h - shortfall_gpu_h + met) / units)
 
 
+def month_edges(months: np.ndarray) -> list[int]:
+    """Hour offsets where each calendar month starts, and the horizon: bin edges."""
+    return [0, *(np.flatnonzero(np.diff(months)) + 1).tolist(), int(months.size)]
+
+
 def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
-    R, D, S, T = len(runs), len(s.deployments), len(s.sites), len(s.tenants)
+    R, D, S = len(runs), len(s.deployments), len(s.sites)
     H = s.n_hours
     dev = xp.asarray
     node = [s.node_type(d.node_type) for d in s.deployments]
@@ -131,24 +138,20 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     online = hourly_occupancy(dev(dep_start), dev(np.full(D, float(H))), dev(dep_gpus),
                               dev(np.arange(D, dtype=np.int64)), max(D, 1), H)[:D]
 
-    # ---- job allocations, per (replica, deployment)
+    # ---- job allocations, per (replica, deployment): GPUs, GPUs x f(u), GPUs x u in one pass
     def cat(key, dtype=np.float64):
         return dev(np.concatenate([r.intervals[key] for r in runs]).astype(dtype)) if runs else dev(np.empty(0))
     rep = np.concatenate([np.full(r.intervals["job_start_h"].size, k) for k, r in enumerate(runs)])
     dep = np.concatenate([r.intervals["job_deployment"] for r in runs])
-    cell = dev(rep * D + dep)
-    j_start, j_end = cat("job_start_h"), cat("job_end_h")
     j_gpus, j_busy, j_util = cat("job_gpus"), cat("job_busy_gpus"), cat("job_util")
     curve_of = np.array([n.power_curve for n in node])
     f_util = xp.zeros_like(j_util)
     for curve in sorted(set(curve_of)):
-        mask = dev(curve_of[dep] == curve)
-        f_util = xp.where(mask, power_curve(j_util, curve), f_util)
+        f_util = xp.where(dev(curve_of[dep] == curve), power_curve(j_util, curve), f_util)
     n_cells = max(R * D, 1)
-    occ = lambda w: hourly_occupancy(j_start, j_end, w, cell, n_cells, H)[:R * D].reshape(R, D, H)
-    alloc = occ(j_gpus)
-    busy_curve = occ(j_busy * f_util)
-    busy_lin = occ(j_busy * j_util)
+    weights = xp.stack([j_gpus, j_busy * f_util, j_busy * j_util])
+    occ = hourly_occupancy(cat("job_start_h"), cat("job_end_h"), weights, dev(rep * D + dep), n_cells, H)
+    alloc, busy_curve, busy_lin = (occ[k, :R * D].reshape(R, D, H) for k in range(3))
 
     # ---- reservations: occupancy per (replica, tenant, deployment), utilization per tenant profile
     r_rep = np.concatenate([np.full(r.intervals["reserved_start_h"].size, k) for k, r in enumerate(runs)])
@@ -159,43 +162,73 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         P = pairs.size
         occ_pairs = hourly_occupancy(cat("reserved_start_h"), cat("reserved_end_h"), cat("reserved_gpus"),
                                      dev(r_rep * P + pair_of), R * P, H).reshape(R, P, H)
-        profiles = {}
-        for pair_tenant in sorted(set((pairs // max(D, 1)).tolist())):
-            prof = s.tenants[pair_tenant].reservation.utilization
-            name = s.tenants[pair_tenant].name
-            noise = np.stack([stream(run.seed, run.replica, f"util/{name}").standard_normal(H) for run in runs])
-            profiles[pair_tenant] = utilization_profile(H, prof.mean, prof.diurnal_amplitude,
-                                                        prof.weekly_amplitude, prof.peak_hour,
-                                                        s.start.weekday(), prof.noise_sd, dev(noise), xp)
+        noise = {}
         for p_idx, pair in enumerate(pairs.tolist()):
             tenant, d = divmod(pair, max(D, 1))
-            u = profiles[tenant]
-            o = occ_pairs[:, p_idx, :]
-            alloc[:, d, :] += o
-            busy_curve[:, d, :] += o * power_curve(u, node[d].power_curve)
-            busy_lin[:, d, :] += o * u
+            if tenant not in noise:  # drawn on the host from the tenant's named stream, uploaded once
+                name = s.tenants[tenant].name
+                noise[tenant] = dev(np.stack([stream(run.seed, run.replica, f"util/{name}").standard_normal(H)
+                                              for run in runs]))
+            prof = s.tenants[tenant].reservation.utilization
+            profile = dict(mean=prof.mean, diurnal_amplitude=prof.diurnal_amplitude,
+                           weekly_amplitude=prof.weekly_amplitude, peak_hour=prof.peak_hour, noise_sd=prof.noise_sd)
+            add_reserved_load(alloc, busy_curve, busy_lin, d, occ_pairs[:, p_idx, :], noise[tenant], profile,
+                              s.start.weekday(), node[d].power_curve)
 
-    # ---- power, energy, cost, carbon per deployment
+    # ---- energy, cost and carbon per replica, deployment and month, in one pass
     par = lambda values: dev(np.asarray(values, dtype=np.float64))
-    it_w = it_power_w(online, busy_curve, busy_lin, par([n.gpu_idle_w for n in node]),
-                      par([n.gpu_max_w for n in node]), par([n.node_base_w / n.gpus_per_node for n in node]),
-                      par([n.node_dynamic_w / n.gpus_per_node for n in node]))
+    static_w, curve_w, linear_w = per_gpu_coefficients(
+        par([n.gpu_idle_w for n in node]), par([n.gpu_max_w for n in node]), par([n.node_base_w for n in node]),
+        par([n.node_dynamic_w for n in node]), par([n.gpus_per_node for n in node]))
     price, carbon = hourly_site_inputs(s, H)
+    price, carbon = dev(price[site_of]), dev(carbon[site_of])
     pue = par([[s.sites[i].pue] for i in site_of]).reshape(D, 1)
-    fac_mwh, cost_usd, carbon_kg = facility_energy(it_w, pue, dev(price[site_of]), dev(carbon[site_of]))
+    months, month_starts = month_index(s.start, H)
+    energy = energy_by_bin(online, busy_curve, busy_lin, static_w, curve_w, linear_w, pue, price, carbon,
+                           month_edges(months))
+    it_mwh, fac_mwh, cost_usd, carbon_kg = (energy[k] for k in range(4))       # (R, D, months)
+
+    # ---- daily per-site series of the replica mean (everything is linear in the hourly sums)
+    day_of_hour = np.arange(H, dtype=np.int64) // 24
+    n_days = int(day_of_hour[-1]) + 1
+    to_site = np.zeros((S, D))
+    to_site[site_of, np.arange(D)] = 1.0
+    to_site, days = dev(to_site), dev(day_of_hour)
+    daily_sum = lambda hourly_d: sum_by_bin(to_site @ hourly_d, days, n_days)  # (D, H) -> (S, days)
+    it_w = it_power_w(online, xp.mean(busy_curve, axis=0), xp.mean(busy_lin, axis=0), static_w, curve_w, linear_w)
+    fac_w = it_w * pue
+
+    # ---- everything the host needs, in one transfer
+    n_months = len(month_starts)
+    host = to_host({
+        "online_gpu_h": xp.sum(online, axis=1),
+        "alloc_gpu_h": xp.sum(alloc, axis=(1, 2)),
+        "energy_it_mwh": xp.sum(it_mwh, axis=(1, 2)),
+        "energy_facility_mwh": xp.sum(fac_mwh, axis=(1, 2)),
+        "energy_cost_usd": xp.sum(cost_usd, axis=(1, 2)),
+        "carbon_kg": xp.sum(carbon_kg, axis=(1, 2)),
+        "idle_floor_wh": xp.sum(online * static_w[:, None]),      # every online GPU idle
+        "gpus_online": daily_sum(online),
+        "gpus_allocated": daily_sum(xp.mean(alloc, axis=0)),
+        "it_power_w": daily_sum(it_w),
+        "facility_power_w": daily_sum(fac_w),
+        "energy_cost_usd_daily": daily_sum(fac_w * price) / 1e6,
+        "carbon_kg_daily": daily_sum(fac_w * carbon) / 1e6,
+        "monthly_energy_cost_usd": cost_usd,
+        "monthly_facility_mwh": fac_mwh,
+        "jobs_gpu_h": _tenant_monthly(s, runs, months, n_months, xp),
+        "shortfall_gpu_h": _shortfall_monthly(s, runs, months, n_months, xp),
+    })
 
     # ---- per-replica totals
     metrics = {}
-    online_gpu_h = float(to_host(online.sum()))
-    alloc_total = to_host(alloc.sum(axis=(1, 2)))
-    metrics["gpu_utilization"] = alloc_total / online_gpu_h if online_gpu_h else np.full(R, np.nan)
-    metrics["energy_it_mwh"] = to_host(it_w.sum(axis=(1, 2))) / 1e6
-    metrics["energy_facility_mwh"] = to_host(fac_mwh.sum(axis=(1, 2)))
-    metrics["energy_cost_usd"] = to_host(cost_usd.sum(axis=(1, 2)))
-    metrics["carbon_t"] = to_host(carbon_kg.sum(axis=(1, 2))) / 1e3
-    idle_floor_mwh = float(to_host((online * par([n.gpu_idle_w + n.node_base_w / n.gpus_per_node
-                                                  for n in node])[:, None]).sum())) / 1e6
-    metrics["idle_floor_it_mwh"] = np.full(R, idle_floor_mwh)
+    online_gpu_h = float(host["online_gpu_h"].sum())
+    metrics["gpu_utilization"] = host["alloc_gpu_h"] / online_gpu_h if online_gpu_h else np.full(R, np.nan)
+    metrics["energy_it_mwh"] = host["energy_it_mwh"]
+    metrics["energy_facility_mwh"] = host["energy_facility_mwh"]
+    metrics["energy_cost_usd"] = host["energy_cost_usd"]
+    metrics["carbon_t"] = host["carbon_kg"] / 1e3
+    metrics["idle_floor_it_mwh"] = np.full(R, float(host["idle_floor_wh"]) / 1e6)
 
     targets = reservation_target_intervals(s)
     contracted_gpu_h = sum((min(b, H) - a) * g for a, b, g, _ in targets)
@@ -222,7 +255,7 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     # ---- demand against capacity, by node type (replica mean)
     offered = {}
     for nt in s.node_types:
-        cap = float(sum(to_host(online[d].sum()) for d in range(D) if node[d].name == nt.name))
+        cap = float(sum(host["online_gpu_h"][d] for d in range(D) if node[d].name == nt.name))
         demand = sum((min(b, H) - a) * g for a, b, g, t in targets if s.tenants[t].reservation.node_type == nt.name)
         for run in runs:
             wl = np.array([bool(t.workload) and t.workload.node_type == nt.name for t in s.tenants] or [False])
@@ -232,32 +265,21 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         if cap or demand:
             offered[nt.name] = demand / cap if cap else float("inf")
 
-    # ---- daily per-site series (replica mean) and monthly per-deployment totals
-    day_of_hour = np.arange(H, dtype=np.int64) // 24
-    n_days = int(day_of_hour[-1]) + 1
-    months, month_starts = month_index(s.start, H)
-    to_site = np.zeros((D, S))
-    to_site[np.arange(D), site_of] = 1.0
-    per_site = lambda a: xp.einsum("...dh,ds->...sh", a, dev(to_site))
-    days = dev(day_of_hour)
-    daily = {
-        "gpus_online": to_host(sum_by_bin(per_site(online), days, n_days)) / 24,
-        "gpus_allocated": to_host(sum_by_bin(per_site(alloc).mean(axis=0), days, n_days)) / 24,
-        "it_power_mw": to_host(sum_by_bin(per_site(it_w).mean(axis=0), days, n_days)) / 24 / 1e6,
-        "facility_power_mw": to_host(sum_by_bin(per_site(fac_mwh).mean(axis=0), days, n_days)) / 24,
-        "energy_cost_usd": to_host(sum_by_bin(per_site(cost_usd).mean(axis=0), days, n_days)),
-        "carbon_t": to_host(sum_by_bin(per_site(carbon_kg).mean(axis=0), days, n_days)) / 1e3,
-    }
+    # ---- daily means per site (the last day may be short) and monthly totals
     hours_per_day = np.bincount(day_of_hour, minlength=n_days).astype(np.float64)
-    for key in ("gpus_online", "gpus_allocated", "it_power_mw", "facility_power_mw"):
-        daily[key] = daily[key] * 24 / hours_per_day  # the last day may be short
-    m = dev(months)
-    n_months = len(month_starts)
+    daily = {
+        "gpus_online": host["gpus_online"] / hours_per_day,
+        "gpus_allocated": host["gpus_allocated"] / hours_per_day,
+        "it_power_mw": host["it_power_w"] / hours_per_day / 1e6,
+        "facility_power_mw": host["facility_power_w"] / hours_per_day / 1e6,
+        "energy_cost_usd": host["energy_cost_usd_daily"],
+        "carbon_t": host["carbon_kg_daily"] / 1e3,
+    }
     monthly = {
-        "energy_cost_usd": to_host(sum_by_bin(cost_usd, m, n_months)),
-        "facility_mwh": to_host(sum_by_bin(fac_mwh, m, n_months)),
-        "jobs_gpu_h": _tenant_monthly(s, runs, months, n_months, xp),
-        "shortfall_gpu_h": _shortfall_monthly(s, runs, months, n_months, xp),
+        "energy_cost_usd": host["monthly_energy_cost_usd"],
+        "facility_mwh": host["monthly_facility_mwh"],
+        "jobs_gpu_h": host["jobs_gpu_h"],
+        "shortfall_gpu_h": host["shortfall_gpu_h"],
     }
     return VariantAccount(metrics, daily, monthly, month_starts, offered)
 
@@ -276,7 +298,7 @@ def _tenant_monthly(s, runs, months, n_months, xp):
     dev = xp.asarray
     occ = hourly_occupancy(dev(np.concatenate(starts)), dev(np.concatenate(ends)), dev(np.concatenate(gpus)),
                            dev(np.concatenate(cells)), len(runs) * T, H)
-    return to_host(sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months))
+    return sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months)
 
 
 def _shortfall_monthly(s, runs, months, n_months, xp):
@@ -287,4 +309,4 @@ def _shortfall_monthly(s, runs, months, n_months, xp):
     cells = np.concatenate([k * T + r.intervals["shortfall_profile"] for k, r in enumerate(runs)])
     occ = hourly_occupancy(dev(cat("shortfall_start_h")), dev(cat("shortfall_end_h")),
                            dev(cat("shortfall_gpus")), dev(cells), len(runs) * T, H)
-    return to_host(sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months))
+    return sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months)
