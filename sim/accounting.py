@@ -137,6 +137,18 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     dep_gpus = np.array([d.nodes * n.gpus_per_node for d, n in zip(s.deployments, node)], dtype=np.float64)
     online = hourly_occupancy(dev(dep_start), dev(np.full(D, float(H))), dev(dep_gpus),
                               dev(np.arange(D, dtype=np.int64)), max(D, 1), H)[:D]
+    # ...less what each replica had down (failed, in maintenance, or not yet delivered): those
+    # GPUs are powered off. Per replica only when some replica had any.
+    d_rep = np.concatenate([np.full(r.intervals["down_start_h"].size, k) for k, r in enumerate(runs)])
+    if d_rep.size:
+        d_dep = np.concatenate([r.intervals["down_deployment"] for r in runs])
+        down = hourly_occupancy(dev(np.concatenate([r.intervals["down_start_h"] for r in runs])),
+                                dev(np.concatenate([r.intervals["down_end_h"] for r in runs])),
+                                dev(np.concatenate([r.intervals["down_gpus"] for r in runs])),
+                                dev(d_rep * D + d_dep), R * D, H)
+        online = online[None, :, :] - xp.reshape(down, (R, D, H))
+    online_mean = xp.mean(online, axis=0) if online.ndim == 3 else online   # (D, H)
+    online_rdh = online if online.ndim == 3 else online[None, :, :]         # (R or 1, D, H)
 
     # ---- job allocations, per (replica, deployment): GPUs, GPUs x f(u), GPUs x u in one pass
     def cat(key, dtype=np.float64):
@@ -195,20 +207,22 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     to_site[site_of, np.arange(D)] = 1.0
     to_site, days = dev(to_site), dev(day_of_hour)
     daily_sum = lambda hourly_d: sum_by_bin(to_site @ hourly_d, days, n_days)  # (D, H) -> (S, days)
-    it_w = it_power_w(online, xp.mean(busy_curve, axis=0), xp.mean(busy_lin, axis=0), static_w, curve_w, linear_w)
+    it_w = it_power_w(online_mean, xp.mean(busy_curve, axis=0), xp.mean(busy_lin, axis=0), static_w, curve_w,
+                      linear_w)
     fac_w = it_w * pue
 
     # ---- everything the host needs, in one transfer
     n_months = len(month_starts)
     host = to_host({
-        "online_gpu_h": xp.sum(online, axis=1),
+        "online_gpu_h": xp.sum(online_rdh, axis=(1, 2)),                # per replica (or all alike)
+        "online_gpu_h_by_deployment": xp.sum(online_mean, axis=1),
         "alloc_gpu_h": xp.sum(alloc, axis=(1, 2)),
         "energy_it_mwh": xp.sum(it_mwh, axis=(1, 2)),
         "energy_facility_mwh": xp.sum(fac_mwh, axis=(1, 2)),
         "energy_cost_usd": xp.sum(cost_usd, axis=(1, 2)),
         "carbon_kg": xp.sum(carbon_kg, axis=(1, 2)),
-        "idle_floor_wh": xp.sum(online * static_w[:, None]),      # every online GPU idle
-        "gpus_online": daily_sum(online),
+        "idle_floor_wh": xp.sum(online_rdh * static_w[:, None], axis=(1, 2)),   # every online GPU idle
+        "gpus_online": daily_sum(online_mean),
         "gpus_allocated": daily_sum(xp.mean(alloc, axis=0)),
         "it_power_w": daily_sum(it_w),
         "facility_power_w": daily_sum(fac_w),
@@ -222,13 +236,14 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
 
     # ---- per-replica totals
     metrics = {}
-    online_gpu_h = float(host["online_gpu_h"].sum())
-    metrics["gpu_utilization"] = host["alloc_gpu_h"] / online_gpu_h if online_gpu_h else np.full(R, np.nan)
+    online_gpu_h = host["online_gpu_h"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        metrics["gpu_utilization"] = np.where(online_gpu_h > 0, host["alloc_gpu_h"] / online_gpu_h, np.nan)
     metrics["energy_it_mwh"] = host["energy_it_mwh"]
     metrics["energy_facility_mwh"] = host["energy_facility_mwh"]
     metrics["energy_cost_usd"] = host["energy_cost_usd"]
     metrics["carbon_t"] = host["carbon_kg"] / 1e3
-    metrics["idle_floor_it_mwh"] = np.full(R, float(host["idle_floor_wh"]) / 1e6)
+    metrics["idle_floor_it_mwh"] = np.broadcast_to(host["idle_floor_wh"] / 1e6, (R,)).copy()
 
     targets = reservation_target_intervals(s)
     contracted_gpu_h = sum((min(b, H) - a) * g for a, b, g, _ in targets)
@@ -255,7 +270,7 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     # ---- demand against capacity, by node type (replica mean)
     offered = {}
     for nt in s.node_types:
-        cap = float(sum(host["online_gpu_h"][d] for d in range(D) if node[d].name == nt.name))
+        cap = float(sum(host["online_gpu_h_by_deployment"][d] for d in range(D) if node[d].name == nt.name))
         demand = sum((min(b, H) - a) * g for a, b, g, t in targets if s.tenants[t].reservation.node_type == nt.name)
         for run in runs:
             wl = np.array([bool(t.workload) and t.workload.node_type == nt.name for t in s.tenants] or [False])

@@ -105,9 +105,13 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         return env.timeout(max(0.0, hours - env.now))
 
     def deployment_online(idx, dep):
-        from .contracts import deployment_delay_h   # the host's late delivery, same draws in every variant
-        yield at(s.hours_from_start(s.deployment_start(dep)) + deployment_delay_h(s, seed, replica, dep))
+        from .contracts import deployment_delay_h   # (contracts needs accounting, which needs this module)
+        # the host's late delivery: same draws in every variant; the wait is down time
+        due_h = max(0.0, s.hours_from_start(s.deployment_start(dep)))
+        delay_h = deployment_delay_h(s, seed, replica, dep)
+        yield at(due_h + delay_h)
         nt = node_types[dep.node_type]
+        rec.down(due_h, min(due_h + delay_h, s.horizon_h), idx, dep.nodes * nt.gpus_per_node)
         sched = scheduler_for(s.deployment_owner(dep))
         spares = int(s.site(dep.site).spare_fraction * dep.nodes) if nt.failures_per_gpu_year > 0 else 0
         in_service, spare_nodes = sched.nodes_online(nt.name, dep.site, dep.nodes, idx, nt.nodes_per_pod, spares)

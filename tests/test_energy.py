@@ -118,3 +118,11 @@ def test_splitting_an_interval_never_changes_totals(rows, frac):
     split = hourly_occupancy(np.concatenate([s, cut]), np.concatenate([cut, e]), np.concatenate([w, w]),
                              np.concatenate([c, c]), 3, 24)
     np.testing.assert_allclose(split, whole, atol=1e-9)
+
+
+def test_nodes_down_for_maintenance_draw_nothing(base):
+    """An idle fleet whose whole site is in maintenance for 24 of its 240 hours: powered off
+    then, it draws its idle floor for 216 hours only."""
+    base["maintenance"] = [{"site": "s1", "start": "2026-01-07", "duration": "24h"}]
+    m = _metrics(_fleet(base, reserve=False))
+    assert m["energy_it_mwh"] == pytest.approx((80 * 0.100 + 10 * 1.000) * 216 / 1000, rel=1e-12)
