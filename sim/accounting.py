@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import to_host
-from kernels.energy import energy_by_bin
+from kernels.energy import energy_by_bin, seasonal_pue
 from kernels.occupancy import hourly_occupancy, sum_by_bin
 from kernels.power import add_reserved_load, it_power_w, per_gpu_coefficients, power_curve
 
-from .config import Scenario, schedule_steps
+from .config import Scenario, SeasonalPue, schedule_steps
 from .model import RunResult
 from .records import JobTable
 from .rng import stream
@@ -72,6 +72,23 @@ def hourly_site_inputs(s: Scenario, n_hours: int) -> tuple[np.ndarray, np.ndarra
         else:
             carbon[i] = typical_year(c.series.path, c.series.column, c.series.timestamp_column)[hour_of_year]
     return price, carbon
+
+
+def hourly_pue(s: Scenario, n_hours: int) -> np.ndarray:
+    """PUE per site: (sites, 1) when every site's is constant, else (sites, hours)."""
+    if not any(isinstance(site.pue, SeasonalPue) for site in s.sites):
+        return np.array([[site.pue] for site in s.sites], dtype=np.float64)
+    hour_of_year = scenario_hours_of_year(s.start, n_hours)
+    out = np.empty((len(s.sites), n_hours))
+    for i, site in enumerate(s.sites):
+        p = site.pue
+        if isinstance(p, SeasonalPue):
+            t = p.temperature_series
+            temperature = typical_year(t.path, t.column, t.timestamp_column, allow_negative=True)[hour_of_year]
+            out[i] = seasonal_pue(temperature, p.min, p.per_c_above, p.free_cooling_below_c)
+        else:
+            out[i] = p
+    return out
 
 
 def reservation_target_intervals(s: Scenario):
@@ -194,7 +211,7 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         par([n.node_dynamic_w for n in node]), par([n.gpus_per_node for n in node]))
     price, carbon = hourly_site_inputs(s, H)
     price, carbon = dev(price[site_of]), dev(carbon[site_of])
-    pue = par([[s.sites[i].pue] for i in site_of]).reshape(D, 1)
+    pue = dev(hourly_pue(s, H)[site_of])
     months, month_starts = month_index(s.start, H)
     energy = energy_by_bin(online, busy_curve, busy_lin, static_w, curve_w, linear_w, pue, price, carbon,
                            month_edges(months))

@@ -170,11 +170,20 @@ class LegacyLoad(Strict):
     conversion: LegacyConversion | None = None
 
 
+class SeasonalPue(Strict):
+    """PUE from the outdoor temperature: `min` while free cooling suffices, rising by
+    `per_c_above` for each degree C above `free_cooling_below_c` (chillers take over)."""
+    min: Annotated[float, Field(ge=1.0, le=3.0)]
+    per_c_above: Annotated[float, Field(ge=0, le=0.5)] = 0.01
+    free_cooling_below_c: Annotated[float, Field(ge=-50, le=50)] = 18.0
+    temperature_series: HourlySeries
+
+
 class Site(Strict):
     name: Name
     owner: Name
     critical_it_mw: Schedule
-    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] | SeasonalPue = 1.3
     energy_price: EnergyPrice
     carbon: CarbonIntensity
     opex_usd_per_kw_month: NonNeg = 0.0
@@ -605,7 +614,7 @@ def _anchor_series_paths(node, base: Path) -> None:
     """Make every `series: {path: ...}` and `trace: {path: ...}` relative to the file
     that wrote it."""
     if isinstance(node, dict):
-        for key in ("series", "trace"):
+        for key in ("series", "trace", "temperature_series"):
             ref = node.get(key)
             if isinstance(ref, dict) and isinstance(ref.get("path"), str):
                 ref["path"] = str((base / ref["path"]).resolve())
@@ -695,6 +704,9 @@ def _load_series(s: Scenario) -> None:
         for spec in (site.energy_price.series, site.carbon.series):
             if spec is not None:
                 typical_year(spec.path, spec.column, spec.timestamp_column)
+        if isinstance(site.pue, SeasonalPue):
+            t = site.pue.temperature_series
+            typical_year(t.path, t.column, t.timestamp_column, allow_negative=True)
     for tenant in s.tenants:
         if tenant.workload is not None and tenant.workload.trace is not None:
             from .traces import load_trace

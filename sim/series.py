@@ -27,20 +27,21 @@ def _hour_of_year(ts: dt.datetime) -> int | None:
 
 
 @functools.lru_cache(maxsize=64)
-def typical_year(path: str, column: str, timestamp_column: str) -> np.ndarray:
-    """8760 values by hour of the year (mean where a year repeats). Raises ConfigError."""
+def typical_year(path: str, column: str, timestamp_column: str, allow_negative: bool = False) -> np.ndarray:
+    """8760 values by hour of the year (mean where a year repeats); negative values only
+    where allowed (temperatures). Raises ConfigError."""
     try:
         handle = open(path, newline="")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read hourly series: {exc.strerror or exc}") from None
     with handle:
         try:
-            return _read_typical_year(handle, path, column, timestamp_column)
+            return _read_typical_year(handle, path, column, timestamp_column, allow_negative)
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
-def _read_typical_year(handle, path: str, column: str, timestamp_column: str) -> np.ndarray:
+def _read_typical_year(handle, path: str, column: str, timestamp_column: str, allow_negative: bool) -> np.ndarray:
     sums = np.zeros(8760)
     counts = np.zeros(8760)
     reader = csv.DictReader(handle)
@@ -58,8 +59,9 @@ def _read_typical_year(handle, path: str, column: str, timestamp_column: str) ->
             value = float(row[column])
         except (TypeError, ValueError):
             raise ConfigError(f"{path}: line {line}: {column} is not a number: {row[column]!r}") from None
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"{path}: line {line}: {column} must be a finite number >= 0, got {value}")
+        if not math.isfinite(value) or (value < 0 and not allow_negative):
+            raise ConfigError(f"{path}: line {line}: {column} must be a finite number"
+                              f"{'' if allow_negative else ' >= 0'}, got {value}")
         hour = _hour_of_year(ts)
         if hour is not None:
             sums[hour] += value

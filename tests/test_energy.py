@@ -1,5 +1,7 @@
 """Energy, cost and carbon against hand computation; the occupancy kernel against
 an obviously correct loop (DESIGN §5, §9)."""
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -11,16 +13,21 @@ from sim.experiment import run_variants
 
 
 def _fleet(base, curve="linear", util=0.5, reserve=True, pue=1.25, price=None):
+    base["sites"][0].update(pue=pue)
+    return scenario_from_dict(_fleet_dict(base, curve, util, reserve, price))
+
+
+def _fleet_dict(base, curve="linear", util=0.5, reserve=True, price=None):
+    """Ten 8-GPU nodes for ten days; a reservation of all 80 GPUs at utilization `util`."""
     base["horizon"] = "10d"
-    base["sites"][0].update(pue=pue, energy_price=price or {"flat_usd_per_mwh": 60.0},
-                            carbon={"flat_kg_per_mwh": 400.0})
+    base["sites"][0].update(energy_price=price or {"flat_usd_per_mwh": 60.0}, carbon={"flat_kg_per_mwh": 400.0})
     base["node_types"] = [{"name": "g", "gpus_per_node": 8, "gpu_idle_w": 100, "gpu_max_w": 700,
                            "node_base_w": 1000, "node_dynamic_w": 1200, "power_curve": curve}]
     base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": 10}]
     if reserve:
         base["tenants"] = [{"name": "r", "provider": "a", "reservation": {
             "node_type": "g", "gpus": 80, "utilization": {"mean": util}}}]
-    return scenario_from_dict(base)
+    return base
 
 
 def _metrics(s, replicas=1):
@@ -126,3 +133,25 @@ def test_nodes_down_for_maintenance_draw_nothing(base):
     base["maintenance"] = [{"site": "s1", "start": "2026-01-07", "duration": "24h"}]
     m = _metrics(_fleet(base, reserve=False))
     assert m["energy_it_mwh"] == pytest.approx((80 * 0.100 + 10 * 1.000) * 216 / 1000, rel=1e-12)
+
+
+def test_seasonal_pue_from_temperature(base, tmp_path):
+    """28 C all year with free cooling below 18 C: PUE 1.1 + 0.01 x 10 = 1.2; -5 C would be 1.1."""
+    import datetime as dt
+    rows = ["timestamp,temp_c"]
+    for h in range(8760):
+        t = dt.datetime(2025, 1, 1) + dt.timedelta(hours=h)
+        rows.append(f"{t:%Y-%m-%d %H:%M},28")
+    (tmp_path / "temp.csv").write_text("\n".join(rows) + "\n")
+    seasonal = {"min": 1.1, "per_c_above": 0.01, "free_cooling_below_c": 18.0,
+                "temperature_series": {"path": str(tmp_path / "temp.csv"), "column": "temp_c"}}
+    busy = _metrics(_fleet(copy.deepcopy(base), pue=1.0))
+    base["sites"][0]["pue"] = seasonal
+    s = scenario_from_dict(_fleet_dict(base))
+    m = _metrics(s)
+    assert m["energy_facility_mwh"] == pytest.approx(1.2 * busy["energy_it_mwh"], rel=1e-12)
+    rows[1:] = [r.rsplit(",", 1)[0] + ",-5" for r in rows[1:]]
+    (tmp_path / "cold.csv").write_text("\n".join(rows) + "\n")
+    seasonal["temperature_series"]["path"] = str(tmp_path / "cold.csv")
+    m = _metrics(scenario_from_dict(_fleet_dict(base)))
+    assert m["energy_facility_mwh"] == pytest.approx(1.1 * busy["energy_it_mwh"], rel=1e-12)
