@@ -1,13 +1,10 @@
-"""Energy, cost and carbon against hand computation; the occupancy kernel against
-an obviously correct loop (DESIGN §5, §9)."""
+"""Energy, cost and carbon of whole runs against hand computation (DESIGN §5, §9).
+The kernels themselves are tested against loops in tests/test_kernels.py."""
 import copy
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from kernels.occupancy import hourly_occupancy
 from sim.config import scenario_from_dict
 from sim.experiment import run_variants
 
@@ -88,43 +85,6 @@ def test_job_energy_equals_sum_over_jobs(base):
     busy_wh = gpu_h * ((450 - 50) * np.sqrt(0.64) + 400 / 4 * 0.64)
     assert v.metrics["energy_it_mwh"][0] == pytest.approx((idle_wh + busy_wh) / 1e6, rel=1e-9)
     assert gpu_h > 500  # the case is not trivially idle
-
-
-# ---------------------------------------------------------------- occupancy kernel
-
-def _occupancy_loop(starts, ends, weights, cells, n_cells, n_hours):
-    out = np.zeros((n_cells, n_hours))
-    for s, e, w, c in zip(starts, ends, weights, cells):
-        for h in range(n_hours):
-            out[c, h] += w * max(0.0, min(e, h + 1) - max(s, h))
-    return out
-
-
-intervals = st.lists(st.tuples(st.floats(-3, 30), st.floats(0, 12), st.floats(0.1, 9), st.integers(0, 2)),
-                     min_size=1, max_size=25)
-
-
-@given(intervals)
-def test_occupancy_matches_loop(rows):
-    s = np.array([r[0] for r in rows])
-    e = s + np.array([r[1] for r in rows])
-    w = np.array([r[2] for r in rows])
-    c = np.array([r[3] for r in rows], dtype=np.int64)
-    got = hourly_occupancy(s, e, w, c, 3, 24)
-    np.testing.assert_allclose(got, _occupancy_loop(s, e, w, c, 3, 24), atol=1e-9)
-
-
-@given(intervals, st.floats(0.01, 0.99))
-def test_splitting_an_interval_never_changes_totals(rows, frac):
-    s = np.array([r[0] for r in rows])
-    e = s + np.array([r[1] for r in rows])
-    w = np.array([r[2] for r in rows])
-    c = np.array([r[3] for r in rows], dtype=np.int64)
-    cut = s + frac * (e - s)
-    whole = hourly_occupancy(s, e, w, c, 3, 24)
-    split = hourly_occupancy(np.concatenate([s, cut]), np.concatenate([cut, e]), np.concatenate([w, w]),
-                             np.concatenate([c, c]), 3, 24)
-    np.testing.assert_allclose(split, whole, atol=1e-9)
 
 
 def test_nodes_down_for_maintenance_draw_nothing(base):
