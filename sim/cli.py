@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -41,24 +42,56 @@ def _seed(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m sim",
-                description="Simulate a GPU fleet scenario (and its baseline, if it names one) and write "
-                            "summary.json, timeseries.csv, jobs.csv, finance.csv, plots and report.md to "
-                            "OUT/<scenario>/.")
-    p.add_argument("config", help="scenario YAML file, e.g. configs/merged.yaml")
+def _common(p: argparse.ArgumentParser) -> None:
+    """Flags shared by a run and `size`."""
     p.add_argument("--replicas", type=_positive_int, help="replicas per variant (default: the config's `replicas`)")
     p.add_argument("--seed", type=_seed, help="random seed (default: the config's `seed`)")
     p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
                    help="array backend for the kernels: auto = CuPy when it imports and sees a GPU, else NumPy")
     p.add_argument("--out", default="results", help="output root; results go to OUT/<scenario>/ (default: results)")
-    p.add_argument("--baseline", help="compare against this config instead of the one named by `baseline:`")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
-                   help="where replicas run: local processes, or a Dask cluster")
-    p.add_argument("--dask-address", help="address of a running Dask scheduler (default: start a LocalCluster)")
+                   help="where replicas run: local worker processes (default), or a Dask cluster "
+                        "(pip install 'fleetsim[dask]')")
+    p.add_argument("--dask-address", help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                                          "(default: start a LocalCluster on this machine)")
     p.add_argument("--workers", type=_positive_int,
                    help="worker processes (default: one per CPU core, at most one per replica)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="keep no finished replicas on disk (by default they are kept in OUT/.cache/ while the "
+                        "run is unfinished, so rerunning an interrupted command resumes it)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m sim",
+                description="Simulate a GPU fleet scenario (and its baseline, if it names one) and write "
+                            "summary.json, timeseries.csv, jobs.csv, finance.csv, plots, report.md and "
+                            "report.html to OUT/<scenario>/. Other commands: `python -m sim size CONFIG "
+                            "--target ... --vary ...` (the smallest capacity meeting a target; see "
+                            "`python -m sim size --help`) and `python -m sim fit` (fit a workload to a trace).",
+                epilog="Any number in the config may be a distribution ({dist: normal, mean, sd}, lognormal "
+                       "{mean, sigma}, uniform {low, high}, triangular {low, mode, high}, choice {values, "
+                       "weights}; optional min, max), drawn once per replica; draws go to samples.csv. A "
+                       "`sweep:` section (or --sweep) runs every combination of listed values. Exit codes: 0 "
+                       "ok, 2 bad input, 1 internal error, 130 interrupted (rerun the command to resume).")
+    p.add_argument("config", help="scenario YAML file, e.g. configs/merged.yaml")
+    p.add_argument("--baseline", help="compare against this config instead of the one named by `baseline:`")
+    p.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="run every combination of these values of an input given by its YAML path, e.g. "
+                        "--sweep 'sites[0].pue=1.2,1.3,1.4' (repeatable; adds to the config's `sweep:`)")
+    _common(p)
+    return p
+
+
+def build_size_parser() -> argparse.ArgumentParser:
+    from .sizing import add_arguments
+    p = _Parser(prog="python -m sim size",
+                description="Find the smallest value of one input (nodes of a deployment, MW of a site, ...) "
+                            "that meets a target with 95% confidence, by bisection with common random numbers; "
+                            "write the explored curve to OUT/<scenario>-sizing/.")
+    p.add_argument("config", help="scenario YAML file (its baseline, if any, is not run)")
+    add_arguments(p)
+    _common(p)
     return p
 
 
@@ -66,7 +99,7 @@ def _check_flags(args) -> str | None:
     """Flag problems that argparse cannot see, found before anything runs."""
     if args.dask_address and args.executor != "dask":
         return "--dask-address needs --executor dask"
-    if args.baseline and not Path(args.baseline).is_file():
+    if getattr(args, "baseline", None) and not Path(args.baseline).is_file():
         return f"--baseline: no such file {args.baseline}"
     out = Path(args.out)
     existing = next(p for p in (out, *out.parents) if p.exists())
@@ -82,33 +115,82 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["fit"]:
         from .fit import main as fit_main
         return fit_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    sizing = argv[:1] == ["size"]
+    args = (build_size_parser() if sizing else build_parser()).parse_args(argv[1:] if sizing else argv)
     problem = _check_flags(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from .experiment import run_experiment
-    from .report import text_table, warnings
-    from .results import write_results
+    args.t0 = time.perf_counter()
+    cache_root = None if args.no_cache else Path(args.out) / ".cache"
+    opts = dict(backend=args.backend, workers=args.workers, executor=args.executor,
+                dask_address=args.dask_address, cache_root=cache_root, quiet=args.quiet)
     try:
-        exp = run_experiment(args.config, seed=args.seed, replicas=args.replicas, backend=args.backend,
-                             workers=args.workers, quiet=args.quiet, baseline=args.baseline,
-                             executor=args.executor, dask_address=args.dask_address)
-        out = write_results(exp, args.out)
+        if sizing:
+            return _size(args, opts)
+        return _run(args, opts)
     except (ConfigError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing written", file=sys.stderr)
+        kept = f"; finished replicas are kept in {cache_root}/ and the same command resumes from them" \
+            if cache_root is not None and cache_root.is_dir() else ""
+        print(f"interrupted: no results written{kept}", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so plainly, details on request
         print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         if os.environ.get("FLEETSIM_DEBUG"):
             traceback.print_exc()
         return 1
+
+
+def _run(args, opts) -> int:
+    from .cache import ReplicaCache
+    from .experiment import run_setup, setup
+    from .report import text_table, warnings
+    from .results import write_results
+    from .sweep import parse_flag, run_sweep, write_sweep
+
+    plan = setup(args.config, args.seed, args.replicas, args.baseline, dict(map(parse_flag, args.sweep)))
+    if plan.sweep:
+        result = run_sweep(plan, **opts)
+        out = write_sweep(result, args.out)
+        ReplicaCache(result.cache_folder).clear()
+        if not args.quiet:
+            print(f"wrote {out}/ in {time.perf_counter() - args.t0:.1f}s: {len(result.points)} sweep points x "
+                  f"{result.replicas} replicas (backend {result.backend}); see {out}/report.md")
+        return 0
+    exp = run_setup(plan, **opts)
+    out = write_results(exp, args.out)
+    ReplicaCache(exp.cache_folder).clear()   # finished: the replicas live on in the results
     if not args.quiet:
         print(text_table(exp))
         for line in warnings(exp):
             print(f"warning: {line}")
-        print(f"\nwrote {out}/ in {exp.wall_s:.1f}s (backend {exp.backend}, {exp.replicas} replicas)")
+        print(f"\nwrote {out}/ in {time.perf_counter() - args.t0:.1f}s (backend {exp.backend}, "
+              f"{exp.replicas} replicas)")
+    return 0
+
+
+def _size(args, opts) -> int:
+    from .cache import ReplicaCache
+    from .sizing import parse_target, size, write_sizing
+
+    target = parse_target(args.target)
+    result, folder = size(args.config, target, args.vary, seed=args.seed, replicas=args.replicas, low=args.low,
+                          high=args.high, step=args.step, **opts)
+    out = write_sizing(result, args.out)
+    ReplicaCache(folder).clear()
+    if not args.quiet:
+        for p in sorted(result.probes, key=lambda p: p.value):
+            lo, hi = p.stats["ci95"]
+            ci = "" if lo is None else f" [{lo:.4g}, {hi:.4g}]"
+            mean = "n/a" if p.stats["mean"] is None else f"{p.stats['mean']:.4g}"
+            fleet = f" ({p.fleet})" if p.fleet else ""
+            print(f"{args.vary} = {p.value:.6g}{fleet}: {target.metric} {mean}{ci}  {'meets' if p.met else 'misses'}")
+        if result.answer is None:
+            print(f"no value of {args.vary} up to {result.limit:g} meets {target.text} with 95% confidence")
+        else:
+            print(f"smallest {args.vary} meeting {target.text} with 95% confidence: {result.answer:.6g}")
+        print(f"wrote {out}/ in {time.perf_counter() - args.t0:.1f}s")
     return 0

@@ -679,9 +679,12 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Load, validate and cross-check a scenario file. Raises ConfigError."""
+    """Load, validate and cross-check a scenario file. Raises ConfigError. A `sweep:` section
+    is a plan for runs of the scenario (sim.sweep), not part of it: it is left out here."""
     path = Path(path)
-    return scenario_from_dict(_resolve_includes(path), where=str(path))
+    data = _resolve_includes(path)
+    data.pop("sweep", None)
+    return scenario_from_dict(data, where=str(path))
 
 
 def scenario_from_dict(data: dict, where: str = "config") -> Scenario:

@@ -4,17 +4,21 @@ half-written result and an interrupted run leaves the old result intact.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
 import os
 import platform
 import shutil
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .cache import pid_alive
 from .experiment import Experiment
 from .finance import LINES
 from .records import JobTable
@@ -26,29 +30,78 @@ STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.
 def write_results(exp: Experiment, out_root: str | Path) -> Path:
     from .report import write_report  # matplotlib loads only when writing
 
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = out_root / exp.name
-    tmp = out_root / f".{exp.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    def fill(tmp: Path) -> None:
         (tmp / "summary.json").write_text(json.dumps(exp.summary, indent=2) + "\n")
         (tmp / "run.json").write_text(json.dumps(_run_metadata(exp), indent=2, default=str) + "\n")
         _write_timeseries(exp, tmp / "timeseries.csv")
         _write_jobs(exp, tmp / "jobs.csv")
         _write_finance(exp, tmp / "finance.csv")
+        write_samples(exp, tmp / "samples.csv")
         write_report(exp, tmp)
+
+    return publish(out_root, exp.name, fill)
+
+
+def publish(out_root: str | Path, name: str, fill) -> Path:
+    """Build OUT/<name>/ with fill(folder) in a hidden temporary folder beside it, then swap it
+    into place. Any failure or Ctrl-C while building removes the temporary folder; Ctrl-C is
+    held back during the swap itself, so the result is always the old one or the new one."""
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out_root, name)
+    final = out_root / name
+    tmp = out_root / f".{name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        fill(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = out_root / f".{exp.name}.old-{os.getpid()}"
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
+    old = out_root / f".{name}.old-{os.getpid()}"
+    with _sigint_held():
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Delay Ctrl-C until the block is done (where the platform allows it)."""
+    can = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if can:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if can:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _remove_leftovers(out_root: Path, name: str) -> None:
+    """Temporary folders of earlier runs that were killed (their process is gone)."""
+    for p in out_root.glob(f".{name}.*-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def write_samples(exp: Experiment, path: Path) -> None:
+    """Each replica's draws of the uncertain inputs: one row per variant and replica, one
+    column per input (nothing written when there are none)."""
+    if not any(v.samples for v in exp.variants):
+        return
+    inputs = list(dict.fromkeys(name for v in exp.variants for name in v.samples))
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "replica", *inputs])
+        for v in exp.variants:
+            for k in range(exp.replicas):
+                values = [v.samples[name][k] if name in v.samples else "" for name in inputs]
+                w.writerow([v.name, k, *(_fmt(x) if isinstance(x, float) else x for x in values)])
 
 
 def _run_metadata(exp: Experiment) -> dict:

@@ -42,7 +42,7 @@ def test_main_job_prints_the_comparison(main_job):
 
 def test_main_job_writes_the_contract(main_job):
     _, folder = main_job
-    for name in ("summary.json", "timeseries.csv", "jobs.csv", "finance.csv", "report.md", "utilization.png",
+    for name in ("summary.json", "timeseries.csv", "jobs.csv", "finance.csv", "report.md", "report.html", "utilization.png",
                  "wait_cdf.png", "energy.png", "finance.png", "comparison.png"):
         assert (folder / name).stat().st_size > 0, name
     summary = json.loads((folder / "summary.json").read_text())

@@ -1,0 +1,290 @@
+"""Is capacity enough? `python -m sim size` finds the smallest value of one input that meets
+a target with 95% confidence:
+
+    python -m sim size configs/examples/tiny.yaml --target 'sla_attainment>=0.99' \\
+        --vary 'deployments[0].nodes'
+
+A value meets `metric>=x` when the lower end of the 95% confidence interval of the
+metric's mean is at least x (for `<=`, the upper end is at most x). The search starts
+at the config's value, halves or doubles until it brackets the answer, then bisects to
+whole numbers (or to --step). Every value runs the same replicas with the same seeds
+(common random numbers), so the explored curve is smooth and the bisection stable; the
+search assumes more of the input never makes the metric worse.
+
+Varying a site's `critical_it_mw` scales the site: its MW tranches, and the node count of
+every deployment at the site (rounded down, at least one), by the same factor, so the
+fleet grows with the power available to it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import uncertainty, yamlpath
+from .cache import ReplicaCache
+from .config import ConfigError
+from .experiment import Runner, Variant, setup
+from .stats import summarize, unit_of
+
+_TARGET = re.compile(r"^\s*([A-Za-z_][\w\[\]\.\-]*)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_SITE_MW = re.compile(r"^(sites\[[^\]]+\])\.critical_it_mw$")
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    op: str
+    value: float
+
+    @property
+    def text(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.metric)
+
+    def met(self, stats: dict) -> bool:
+        lo, hi = stats["ci95"]
+        if lo is None or hi is None:
+            return False
+        return {">=": lo >= self.value, ">": lo > self.value, "<=": hi <= self.value, "<": hi < self.value}[self.op]
+
+
+def parse_target(text: str) -> Target:
+    m = _TARGET.match(text)
+    if not m:
+        raise ConfigError(f"--target: expected METRIC>=NUMBER or METRIC<=NUMBER such as "
+                          f"'sla_attainment>=0.99', got {text!r}")
+    return Target(m[1], m[2], float(m[3]))
+
+
+@dataclass
+class Probe:
+    value: float
+    stats: dict        # mean, ci95, unit of the target metric
+    met: bool
+    fleet: str = ""    # for a site's MW: the nodes it then holds
+
+
+@dataclass
+class Sizing:
+    name: str
+    vary: str
+    target: Target
+    seed: int
+    replicas: int
+    limit: float
+    answer: float | None
+    probes: list[Probe] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+# ---------------------------------------------------------------- the input being varied
+
+def _scale_site(raw: dict, site_path: str, mw: float) -> dict:
+    site = yamlpath.get(raw, site_path)
+    levels = site["critical_it_mw"]
+    final = max(levels.values()) if isinstance(levels, dict) else levels
+    if not isinstance(final, (int, float)) or final <= 0:
+        raise ConfigError(f"--vary: {site_path}.critical_it_mw must be a positive number or tranches to scale")
+    factor = mw / final
+    raw = yamlpath.assign(raw, f"{site_path}.critical_it_mw",
+                          {k: v * factor for k, v in levels.items()} if isinstance(levels, dict) else mw)
+    for i, dep in enumerate(raw.get("deployments") or []):
+        if isinstance(dep, dict) and dep.get("site") == site["name"] and isinstance(dep.get("nodes"), int):
+            raw = yamlpath.assign(raw, f"deployments[{i}].nodes", max(1, math.floor(dep["nodes"] * factor)))
+    return raw
+
+
+def start_value(raw: dict, path: str) -> tuple[float, bool]:
+    """The config's value at the path, and whether the schema takes whole numbers there."""
+    try:
+        value = yamlpath.get(raw, path)
+    except yamlpath.PathError as exc:
+        raise ConfigError(f"--vary: {exc}") from None
+    if _SITE_MW.match(path) and isinstance(value, dict) and value:
+        value = max(value.values())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"--vary: {path} holds {value!r}; vary a number")
+    return float(value), uncertainty.takes_whole_numbers(uncertainty.types_at(yamlpath.parse(path)))
+
+
+def with_value(variant: Variant, path: str, value: float, whole: bool) -> tuple[Variant, str]:
+    """The variant with the value set, and for a site's MW the nodes the site then holds."""
+    site = _SITE_MW.match(path)
+    raw = _scale_site(variant.raw, site[1], value) if site else \
+        yamlpath.assign(variant.raw, path, int(value) if whole else value)
+    fleet = ""
+    if site:
+        name = yamlpath.get(raw, site[1])["name"]
+        nodes = sum(d["nodes"] for d in raw.get("deployments") or [] if d.get("site") == name)
+        fleet = f"{nodes} nodes"
+    return Variant.from_raw(raw, f"{variant.where} ({path}={value:g})"), fleet
+
+
+# ---------------------------------------------------------------- the search
+
+def search(evaluate, start: float, whole: bool, low: float, high: float, step: float) -> float | None:
+    """Smallest value in [low, high] for which evaluate(value) is True, assuming monotone."""
+    shrink = (lambda v: float(max(low, math.floor(v / 2)))) if whole else (lambda v: max(low, v / 2))
+    grow = (lambda v: float(min(high, max(v + 1, v * 2)))) if whole else (lambda v: min(high, max(v * 2, v + step)))
+    if evaluate(start):
+        hi = start
+        while True:
+            lo = shrink(hi)
+            if lo >= hi:
+                return hi
+            if not evaluate(lo):
+                break
+            hi = lo
+    else:
+        lo = start
+        while True:
+            hi = grow(lo)
+            if hi <= lo:
+                return None
+            if evaluate(hi):
+                break
+            lo = hi
+    while hi - lo > step:
+        mid = float(math.floor((lo + hi) / 2)) if whole else (lo + hi) / 2
+        if mid <= lo or mid >= hi:
+            break
+        if evaluate(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def size(config: str | Path, target: Target, vary: str, *, seed: int | None = None, replicas: int | None = None,
+         low: float | None = None, high: float | None = None, step: float | None = None, backend: str = "auto",
+         workers: int | None = None, executor: str = "local", dask_address: str | None = None,
+         cache_root: str | Path | None = None, quiet: bool = True) -> tuple[Sizing, Path | None]:
+    t0 = time.perf_counter()
+    plan = setup(config, seed, replicas, use_baseline=False)
+    main = plan.variants[0]
+    start, whole = start_value(main.raw, vary)
+    if step is None:
+        step = 1.0 if whole else max(abs(start), 1.0) / 100
+    low = (1.0 if whole else step) if low is None else low
+    high = max(start, 1.0) * 1024 if high is None else high
+    if not low <= high:
+        raise ConfigError(f"--min {low:g} is above --max {high:g}")
+    start = min(max(start, low), high)
+    scenarios0, _ = main.scenarios(plan.seed, 1)
+    name = scenarios0[0].scenario
+    folder = Path(cache_root) / f"{name}-sizing" if cache_root is not None else None
+    probes: dict[float, Probe] = {}
+
+    with Runner(backend, executor, workers, dask_address, folder, quiet=True) as runner:
+        def evaluate(value: float) -> bool:
+            if value not in probes:
+                variant, fleet = with_value(main, vary, value, whole)
+                scenarios, samples = variant.scenarios(plan.seed, plan.replicas)
+                (keys,) = runner.run([(f"{vary}={value:g}", scenarios)], plan.seed)
+                metrics = runner.assemble(scenarios, keys, plan.seed, samples).metrics
+                if target.metric not in metrics:
+                    known = ", ".join(sorted(m for m in metrics if "[" not in m))
+                    raise ConfigError(f"--target: unknown metric {target.metric!r} (expected one of {known})")
+                stats = summarize({target.metric: metrics[target.metric]})[target.metric]
+                probes[value] = Probe(value, stats, target.met(stats), fleet)
+                if not quiet:
+                    p = probes[value]
+                    print(f"{vary} = {value:g}: {target.metric} {_fmt(stats)} "
+                          f"{'meets' if p.met else 'misses'} {target.text}", file=sys.stderr, flush=True)
+            return probes[value].met
+
+        try:
+            answer = search(evaluate, start, whole, low, high, step)
+        except ConfigError:   # bad input found mid-search (an unknown metric, a value that does not fit)
+            ReplicaCache(folder).clear()
+            raise
+    result = Sizing(name, vary, target, plan.seed, plan.replicas, high, answer, list(probes.values()),
+                    time.perf_counter() - t0)
+    return result, folder
+
+
+def _fmt(stats: dict) -> str:
+    lo, hi = stats["ci95"]
+    if stats["mean"] is None:
+        return "n/a"
+    return f"{stats['mean']:.4g}" + ("" if lo is None else f" [{lo:.4g}, {hi:.4g}]")
+
+
+# ---------------------------------------------------------------- writing
+
+def plot_sizing(result: Sizing, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    probes = sorted((p for p in result.probes if p.stats["mean"] is not None), key=lambda p: p.value)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    x = np.array([p.value for p in probes])
+    mean = np.array([p.stats["mean"] for p in probes])
+    lo = np.array([np.nan if p.stats["ci95"][0] is None else p.stats["ci95"][0] for p in probes])
+    hi = np.array([np.nan if p.stats["ci95"][1] is None else p.stats["ci95"][1] for p in probes])
+    ax.plot(x, mean, "o-", color="C0", label=f"{result.target.metric}: mean over {result.replicas} replicas")
+    ax.fill_between(x, lo, hi, color="C0", alpha=0.2, label="95% confidence interval")
+    met = np.array([p.met for p in probes])
+    ax.plot(x[met], mean[met], "o", color="C2", label="meets the target")
+    ax.axhline(result.target.value, color="C3", ls="--", label=f"target {result.target.text}")
+    if result.answer is not None:
+        ax.axvline(result.answer, color="k", lw=0.8, ls=":", label=f"answer: {result.answer:g}")
+    unit = result.target.unit
+    ax.set_xlabel(f"{result.vary}" + (" (MW)" if _SITE_MW.match(result.vary) else ""))
+    ax.set_ylabel(f"{result.target.metric}" + (f" ({unit})" if unit else ""))
+    if len(x) and x.min() > 0 and x.max() / x.min() > 50:
+        ax.set_xscale("log")
+    ax.set_title(f"Sizing {result.vary} for {result.target.text} with 95% confidence")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_sizing(result: Sizing, out_root: str | Path) -> Path:
+    from .report import sizing_document
+    from .results import publish
+
+    def fill(tmp: Path) -> None:
+        rows = sorted(result.probes, key=lambda p: p.value)
+        with open(tmp / "sizing.csv", "w") as f:
+            f.write(f"value,{result.target.metric}_mean,ci95_lo,ci95_hi,meets_target,fleet\n")
+            cell = lambda x: "" if x is None else f"{x:.6g}"
+            for p in rows:
+                f.write(f"{p.value:.6g},{cell(p.stats['mean'])},{cell(p.stats['ci95'][0])},"
+                        f"{cell(p.stats['ci95'][1])},{str(p.met).lower()},{p.fleet}\n")
+        (tmp / "sizing.json").write_text(json.dumps({
+            "scenario": result.name, "vary": result.vary, "target": result.target.text, "seed": result.seed,
+            "replicas": result.replicas, "answer": result.answer, "searched_up_to": result.limit,
+            "probes": [{"value": p.value, **p.stats, "meets_target": p.met, "fleet": p.fleet} for p in rows]},
+            indent=2) + "\n")
+        plot_sizing(result, tmp / "sizing.png")
+        doc = sizing_document(result)
+        (tmp / "report.md").write_text(doc.markdown())
+        (tmp / "report.html").write_text(doc.html(tmp))
+
+    return publish(out_root, f"{result.name}-sizing", fill)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", required=True,
+                   help="what must hold, as METRIC>=NUMBER or METRIC<=NUMBER, e.g. 'sla_attainment>=0.99' or "
+                        "'mean_wait_h<=0.5' (any metric of summary.json)")
+    p.add_argument("--vary", required=True,
+                   help="the input to size, as a YAML path, e.g. 'deployments[0].nodes' or "
+                        "'sites[0].critical_it_mw' (scales the site's MW and its deployments together)")
+    p.add_argument("--min", type=float, dest="low", help="smallest value to consider (default 1, or --step)")
+    p.add_argument("--max", type=float, dest="high", help="largest value to consider (default 1024x the config's)")
+    p.add_argument("--step", type=float,
+                   help="resolution of the answer (default 1 for whole numbers, else 1%% of the config's value)")
