@@ -33,6 +33,11 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
         "badput_gpu_hours": float(lost),
         "goodput_share": float(useful / (useful + lost)) if useful + lost > 0 else float("nan"),
     }
+    traces = [t.workload.trace for t in s.tenants if t.workload is not None and t.workload.trace is not None]
+    if traces:
+        from .traces import load_trace   # cached: read once when the config was loaded
+        out["trace_rows_skipped"] = float(sum(load_trace(t.path, t.format, t.skip_bad_rows).rows_skipped
+                                              for t in traces))
     tiers = sorted(set(jobs["tier"][live].tolist()))
     if len(tiers) > 1:
         for tier in tiers:

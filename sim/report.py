@@ -99,6 +99,13 @@ def warnings(exp: Experiment) -> list[str]:
         submitted = np.nanmean(v.metrics["jobs_submitted"])
         if submitted and unfinished / submitted > 0.05:
             out.append(f"{v.name}: {unfinished / submitted:.0%} of jobs were still queued or running at the horizon")
+        rejected = np.nanmean(v.metrics["jobs_rejected"])
+        if rejected > 0:
+            out.append(f"{v.name}: {rejected:,.0f} jobs can never fit the cluster they were sent to and were "
+                       f"rejected (counted in jobs_rejected)")
+        skipped = v.metrics.get("trace_rows_skipped")
+        if skipped is not None and np.nanmax(skipped) > 0:
+            out.append(f"{v.name}: {np.nanmax(skipped):,.0f} bad trace rows were skipped (skip_bad_rows)")
     return out
 
 

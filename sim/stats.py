@@ -16,6 +16,7 @@ UNITS = {
     "mean_jct_h": "h", "p95_jct_h": "h", "mean_bounded_slowdown": "ratio", "preemptions": "events",
     "restarts": "events", "badput_gpu_hours": "GPU-h", "goodput_share": "fraction",
     "sla_credits_usd": "USD", "fcf_usd": "USD", "covenant_breach_months": "months", "max_loan_to_collateral": "ratio",
+    "trace_rows_skipped": "rows",
 }
 
 

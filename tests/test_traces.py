@@ -388,3 +388,21 @@ def test_fit_bad_input_exits_2_with_one_line(tmp_path, capsys):
     # a trace without a calendar says how it was read
     assert main([str(DATA / "openb_small.csv"), "--format", "alibaba_openb"]) == 0
     assert "no calendar" in capsys.readouterr().out
+
+
+def test_skipped_rows_are_reported_in_the_summary(tmp_path):
+    """skip_bad_rows never drops silently: the count reaches the metrics and the warnings."""
+    from sim.experiment import run_variants
+    from sim.report import warnings
+    bad = tmp_path / "bad.swf"
+    lines = (DATA / "fifo_2x4.swf").read_text().splitlines()
+    bad.write_text("\n".join(lines + ["10 25200 -1 3600 x -1 -1 1 3600 -1 1 1 1 -1 1 -1 -1 -1"]) + "\n")
+    d = _replay_scenario({"path": str(bad), "format": "swf", "skip_bad_rows": True})
+    _, (v,) = run_variants([scenario_from_dict(d)], seed=1, replicas=1, backend="numpy", workers=1)
+    assert v.metrics["trace_rows_skipped"][0] == 1
+
+    class Exp:
+        variants = [v]
+    notes = warnings(Exp())
+    assert any("1 bad trace rows were skipped" in n for n in notes)
+    assert any("can never fit" in n for n in notes)   # the 12-GPU job on 8 GPUs
