@@ -180,19 +180,20 @@ def _(mo):
     fee = mo.ui.slider(60, 200, step=5, value=120, label="hosting fee (USD per kW-month)")
     energy = mo.ui.slider(0.5, 2.0, step=0.1, value=1.0, label="energy price scale")
     growth = mo.ui.slider(0.0, 0.5, step=0.02, value=0.12, label="demand growth per year")
+    decline = mo.ui.slider(0.0, 0.4, step=0.02, value=0.0, label="GPU rental price decline per year")
     replicas = mo.ui.slider(1, 4, step=1, value=2, label="replicas")
     go = mo.ui.run_button(label="run what-if")
-    mo.vstack([config_input, fee, energy, growth, replicas, go])
-    return config_input, energy, fee, go, growth, replicas
+    mo.vstack([config_input, fee, energy, growth, decline, replicas, go])
+    return config_input, decline, energy, fee, go, growth, replicas
 
 
 @app.cell
-def _(api, config_input, energy, fee, go, growth, mo, replicas):
+def _(api, config_input, decline, energy, fee, go, growth, mo, replicas):
     mo.stop(not go.value, mo.md("_Set the inputs and press **run what-if**._"))
     with mo.status.spinner(title="simulating..."):
         what_if_exp = api.what_if(config_input.value, hosting_fee_usd_per_kw_month=fee.value,
                                   energy_price_scale=energy.value, demand_growth_per_year=growth.value,
-                                  replicas=replicas.value)
+                                  price_decline_per_year=decline.value, replicas=replicas.value)
     mo.ui.table([{"metric": r.metric, "variant": r.variant, "baseline": r.baseline, "difference": r.delta,
                   "95% CI": r.ci95} for r in api.compare(what_if_exp)], selection=None)
     return (what_if_exp,)

@@ -126,8 +126,13 @@ def set_value(data: dict, path: str, value) -> None:
     node[steps[-1]] = value
 
 
-def _edit(raw: dict, hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year, edits) -> dict:
+def _edit(raw: dict, hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year,
+          price_decline_per_year, edits) -> dict:
     raw = copy.deepcopy(raw)
+    if price_decline_per_year is not None:
+        for tenant in raw.get("tenants") or []:
+            if tenant.get("workload"):
+                tenant["workload"]["price_decline_per_year"] = price_decline_per_year
     if hosting_fee_usd_per_kw_month is not None:
         for contract in raw.get("hosting_contracts") or []:
             contract["fee_usd_per_kw_month"] = hosting_fee_usd_per_kw_month
@@ -152,14 +157,15 @@ def _edit(raw: dict, hosting_fee_usd_per_kw_month, energy_price_scale, demand_gr
 
 def what_if(config: str | Path, *, hosting_fee_usd_per_kw_month: float | None = None,
             energy_price_scale: float = 1.0, demand_growth_per_year: float | None = None,
-            edits: dict[str, object] | None = None, replicas: int | None = None, seed: int | None = None,
+            price_decline_per_year: float | None = None, edits: dict[str, object] | None = None, replicas: int | None = None, seed: int | None = None,
             backend: str = "auto") -> Experiment:
     """Re-run a config (and its baseline) with inputs changed: every hosting fee, a scale on
     flat and time-of-use energy prices (hourly series files are left as they are), every
-    synthetic workload's demand growth, and any other value by YAML path in `edits`."""
+    synthetic workload's demand growth, every workload's GPU rental price decline per year,
+    and any other value by YAML path in `edits`."""
     main = _resolve_includes(Path(config))
     base = baseline_path(config, load_scenario(config))
-    args = (hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year, edits)
+    args = (hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year, price_decline_per_year, edits)
     with tempfile.TemporaryDirectory() as tmp:
         edited = _edit(main, *args)
         if base is not None:

@@ -71,8 +71,10 @@ def test_what_if_gives_the_command_lines_numbers(tmp_path):
     edited = two_clouds(tmp_path / "b" if (tmp_path / "b").mkdir() is None else None, fee=150.0)
     common = yaml.safe_load((tmp_path / "b" / "common.yaml").read_text())
     common["tenants"][0]["workload"]["growth_per_year"] = 0.3
+    common["tenants"][0]["workload"]["price_decline_per_year"] = 0.2
     (tmp_path / "b" / "common.yaml").write_text(yaml.safe_dump(common))
-    exp = api.what_if(config, hosting_fee_usd_per_kw_month=150.0, demand_growth_per_year=0.3, seed=9)
+    exp = api.what_if(config, hosting_fee_usd_per_kw_month=150.0, demand_growth_per_year=0.3,
+                      price_decline_per_year=0.2, seed=9)
     assert run_cli(edited, "--out", tmp_path / "out", "--quiet", "--seed", 9).returncode == 0
     cli = json.loads((tmp_path / "out" / "merged" / "summary.json").read_text())
     assert exp.summary["variants"] == cli["variants"]
