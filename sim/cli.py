@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run every combination of these values of an input given by its YAML path, e.g. "
                         "--sweep 'sites[0].pue=1.2,1.3,1.4' (repeatable; adds to the config's `sweep:`)")
     _common(p)
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="in replayed traces, count malformed rows (trace_rows_skipped in summary.json) "
+                        "instead of stopping at the first one")
     return p
 
 
@@ -148,7 +151,8 @@ def _run(args, opts) -> int:
     from .results import write_results
     from .sweep import parse_flag, run_sweep, write_sweep
 
-    plan = setup(args.config, args.seed, args.replicas, args.baseline, dict(map(parse_flag, args.sweep)))
+    plan = setup(args.config, args.seed, args.replicas, args.baseline, dict(map(parse_flag, args.sweep)),
+                 skip_bad_rows=args.skip_bad_rows)
     if plan.sweep:
         result = run_sweep(plan, **opts)
         out = write_sweep(result, args.out)

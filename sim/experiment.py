@@ -136,12 +136,23 @@ def _config_int(raw: dict, key: str) -> int:
     return value if ok else Scenario.model_fields[key].default  # validation reports the bad value
 
 
+def _skip_bad_trace_rows(raw: dict) -> dict:
+    """`--skip-bad-rows`: every trace workload counts its bad rows instead of failing on them."""
+    for tenant in raw.get("tenants") or []:
+        workload = tenant.get("workload") if isinstance(tenant, dict) else None
+        if isinstance(workload, dict) and isinstance(workload.get("trace"), dict):
+            workload["trace"]["skip_bad_rows"] = True
+    return raw
+
+
 def setup(config: str | Path, seed: int | None = None, replicas: int | None = None,
           baseline: str | Path | None = None, sweep: dict[str, list] | None = None,
-          use_baseline: bool = True) -> Setup:
+          use_baseline: bool = True, skip_bad_rows: bool = False) -> Setup:
     """Read the config (and its baseline); check uncertain inputs and the sweep. Raises ConfigError."""
     path = Path(config)
     raw = _resolve_includes(path)
+    if skip_bad_rows:
+        _skip_bad_trace_rows(raw)
     plan = raw.pop("sweep", None)
     variants = [Variant.from_raw(raw, str(path))]
     base = Path(baseline) if baseline is not None else \
@@ -149,6 +160,8 @@ def setup(config: str | Path, seed: int | None = None, replicas: int | None = No
     if base is not None and use_baseline:
         base_raw = _resolve_includes(base)
         base_raw.pop("sweep", None)  # the config's sweep applies to both
+        if skip_bad_rows:
+            _skip_bad_trace_rows(base_raw)
         variants.append(Variant.from_raw(base_raw, str(base)))
     return Setup(path, variants, _config_int(raw, "seed") if seed is None else seed,
                  _config_int(raw, "replicas") if replicas is None else replicas,

@@ -406,3 +406,22 @@ def test_skipped_rows_are_reported_in_the_summary(tmp_path):
     notes = warnings(Exp())
     assert any("1 bad trace rows were skipped" in n for n in notes)
     assert any("can never fit" in n for n in notes)   # the 12-GPU job on 8 GPUs
+
+
+def test_skip_bad_rows_flag_on_the_command_line(tmp_path):
+    """Without the flag a bad row stops the run (exit 2); with it the run goes on and counts it."""
+    import json
+    bad = tmp_path / "bad.swf"
+    lines = (DATA / "fifo_2x4.swf").read_text().splitlines()
+    bad.write_text("\n".join(lines + ["10 25200 -1 3600 x -1 -1 1 3600 -1 1 1 1 -1 1 -1 -1 -1"]) + "\n")
+    d = _replay_scenario({"path": str(bad), "format": "swf"})
+    cfg = tmp_path / "replay.yaml"
+    cfg.write_text(yaml.safe_dump(d))
+    run = lambda *flags: subprocess.run([sys.executable, "-m", "sim", str(cfg), "--out", str(tmp_path / "out"),
+                                         "--quiet", *flags], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    stopped = run()
+    assert stopped.returncode == 2 and "line 14" in stopped.stderr
+    counted = run("--skip-bad-rows")
+    assert counted.returncode == 0, counted.stderr
+    summary = json.loads((tmp_path / "out" / "t" / "summary.json").read_text())
+    assert summary["variants"]["t"]["metrics"]["trace_rows_skipped"]["mean"] == 1
