@@ -17,8 +17,9 @@ from kernels.energy import energy_by_bin, seasonal_pue
 from kernels.occupancy import hourly_occupancy, sum_by_bin
 from kernels.power import add_reserved_load, it_power_w, per_gpu_coefficients, power_curve
 
-from .config import Scenario, SeasonalPue, schedule_steps
+from .config import Scenario, SeasonalPue, reservation_levels
 from .model import RunResult
+from .jobstats import censored_wait_h
 from .records import JobTable
 from .rng import stream
 from .series import scenario_hours_of_year, typical_year
@@ -95,25 +96,16 @@ def reservation_target_intervals(s: Scenario):
     """(start_h, end_h, gpus, tenant) of every contracted reservation level."""
     rows = []
     for t_idx, tenant in enumerate(s.tenants):
-        r = tenant.reservation
-        if r is None:
-            continue
-        start = r.start or s.start
-        end_h = s.hours_from_start(start) + r.term if r.term is not None else s.horizon_h
-        steps = [(max(day, start), g) for day, g in schedule_steps(r.gpus, start)]
-        for k, (day, gpus) in enumerate(steps):
-            a = max(0.0, s.hours_from_start(day))
-            b = min(end_h, s.hours_from_start(steps[k + 1][0]) if k + 1 < len(steps) else end_h)
-            if b > a and gpus > 0:
-                rows.append((a, b, float(round(gpus)), t_idx))
+        if tenant.reservation is not None:
+            for a, b, gpus in reservation_levels(s, tenant.reservation):
+                if b > max(a, 0.0) and gpus > 0:
+                    rows.append((max(a, 0.0), b, float(gpus), t_idx))
     return rows
 
 
 def _waits(s: Scenario, jobs: dict[str, np.ndarray]) -> np.ndarray:
     """Wait of every non-rejected job; jobs still queued count with their wait so far."""
-    keep = jobs["state"] != JobTable.REJECTED
-    start = np.where(np.isnan(jobs["start_h"]), s.horizon_h, jobs["start_h"])
-    return (start - jobs["submit_h"])[keep]
+    return censored_wait_h(jobs, s.horizon_h)[jobs["state"] != JobTable.REJECTED]
 
 
 def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> float:
@@ -124,8 +116,7 @@ def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> 
                         for t in s.tenants] or [np.nan])
     target = targets[jobs["tenant"]] if jobs["tenant"].size else np.empty(0)
     live = (jobs["state"] != JobTable.REJECTED) & ~np.isnan(target)
-    start = np.where(np.isnan(jobs["start_h"]), s.horizon_h, jobs["start_h"])
-    wait = start - jobs["submit_h"]
+    wait = censored_wait_h(jobs, s.horizon_h)
     queued = jobs["state"] == JobTable.QUEUED
     decided = live & ~(queued & (wait <= target))
     work = jobs["gpus"] * jobs["duration_h"]

@@ -98,6 +98,20 @@ def schedule_steps(schedule, default_date: dt.date) -> list[tuple[dt.date, float
     return [(default_date, float(schedule))]
 
 
+def reservation_levels(s: "Scenario", r: "Reservation") -> list[tuple[float, float, int]]:
+    """(start_h, end_h, GPUs) of a reservation's contracted levels, in hours from the scenario
+    start (they may begin before it and end past the horizon); nothing after the term."""
+    start = r.start or s.start
+    end_h = s.hours_from_start(start) + r.term if r.term is not None else s.horizon_h
+    steps = [(s.hours_from_start(max(day, start)), int(round(g))) for day, g in schedule_steps(r.gpus, start)]
+    levels = []
+    for k, (a, gpus) in enumerate(steps):
+        b = min(end_h, steps[k + 1][0]) if k + 1 < len(steps) else end_h
+        if b > a:
+            levels.append((a, b, gpus))
+    return levels
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -260,19 +274,6 @@ class Distribution(Strict):
                 if sum(self.weights) <= 0:
                     raise ValueError("empirical weights must not all be zero")
         return self
-
-    @property
-    def mean_value(self) -> float:
-        if self.dist == "fixed":
-            return self.value
-        if self.dist == "empirical":
-            w = self.weights or [1.0] * len(self.values)
-            return sum(v * x for v, x in zip(self.values, w)) / sum(w)
-        return self.mean
-
-    @property
-    def max_value(self) -> float:
-        return self.value if self.dist == "fixed" else max(self.values) if self.dist == "empirical" else math.inf
 
 
 class UtilizationProfile(Strict):

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .accounting import VariantAccount, reservation_target_intervals
-from .config import HOURS_PER_YEAR, FloatingRate, HostingContract, Reservation, Scenario, schedule_steps
+from .config import (HOURS_PER_YEAR, FloatingRate, HostingContract, Reservation, Scenario, reservation_levels,
+                     schedule_steps)
 from .rng import stream
 
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12   # 730: the hours of a kW-month
@@ -112,11 +113,7 @@ def contract_delays_h(s: Scenario, draws: list[tuple[int, int]] | None, R: int) 
 
 def reservation_gpu_hours(s: Scenario, r: Reservation) -> float:
     """Contracted GPU-hours over the whole term, before the horizon too."""
-    start = r.start or s.start
-    end_h = s.hours_from_start(start) + r.term if r.term is not None else s.horizon_h
-    steps = [(s.hours_from_start(max(day, start)), round(g)) for day, g in schedule_steps(r.gpus, start)]
-    bounds = [a for a, _ in steps[1:]] + [end_h]
-    return float(sum(max(0.0, min(b, end_h) - a) * g for (a, g), b in zip(steps, bounds)))
+    return float(sum((b - a) * gpus for a, b, gpus in reservation_levels(s, r)))
 
 
 def reservation_price(s: Scenario, r: Reservation) -> float:

@@ -11,6 +11,12 @@ SLOWDOWN_FLOOR_H = 10 / 60   # bounded slowdown: jobs shorter than 10 min count 
 TIERS = {1: "on_demand", 2: "spot"}
 
 
+def censored_wait_h(jobs: dict[str, np.ndarray], horizon_h: float) -> np.ndarray:
+    """Wait before first start of every job; jobs never started count their wait so far
+    (censored at the horizon)."""
+    return np.where(np.isnan(jobs["start_h"]), horizon_h, jobs["start_h"]) - jobs["submit_h"]
+
+
 def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else float("nan")
 
@@ -21,8 +27,7 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     live = state != JobTable.REJECTED
     jct = (jobs["end_h"] - jobs["submit_h"])[done]
     floor = np.maximum(jobs["duration_h"][done], SLOWDOWN_FLOOR_H)
-    start = np.where(np.isnan(jobs["start_h"]), s.horizon_h, jobs["start_h"])
-    wait = start - jobs["submit_h"]
+    wait = censored_wait_h(jobs, s.horizon_h)
     useful, lost = jobs["attained_gpu_h"].sum(), jobs["badput_gpu_h"].sum()
     out = {
         "mean_jct_h": _mean(jct),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from .config import HOURS_PER_YEAR, Scenario, schedule_steps
+from .config import HOURS_PER_YEAR, Scenario, reservation_levels
 from .fleet import InvariantError
 from .records import JobTable, Recorder
 from .scheduler import TIER_RANK, Reservation, Scheduler, StrandingMeter
@@ -122,14 +122,13 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
                 env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
 
     def reservation_steps(sched, res, r):
-        start = r.start or s.start
-        steps = [(max(day, start), int(round(gpus))) for day, gpus in schedule_steps(r.gpus, start)]
-        if r.term is not None:
-            steps.append((None, 0))
-        for day, gpus in steps:
-            hours = s.hours_from_start(start) + r.term if day is None else s.hours_from_start(day)
-            yield at(hours)
+        levels = reservation_levels(s, r)
+        for start_h, _, gpus in levels:
+            yield at(start_h)
             sched.set_reservation(res, gpus)
+        if r.term is not None and levels:
+            yield at(levels[-1][1])   # the term ends
+            sched.set_reservation(res, 0)
 
     def arrivals():
         for job in range(len(jobs)):

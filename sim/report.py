@@ -18,7 +18,7 @@ from .accounting import reservation_target_intervals  # noqa: E402
 from .document import Document  # noqa: E402
 from .experiment import Experiment  # noqa: E402
 from .records import JobTable  # noqa: E402
-from .jobstats import TIERS  # noqa: E402
+from .jobstats import TIERS, censored_wait_h  # noqa: E402
 from .stats import unit_of  # noqa: E402
 
 HEADLINE = ("gpu_utilization", "mean_wait_h", "p95_wait_h", "p99_wait_h", "mean_jct_h", "mean_bounded_slowdown",
@@ -151,8 +151,7 @@ def plot_wait_cdf(exp: Experiment, path: Path) -> None:
     for i, v in enumerate(exp.variants):
         j = v.runs[0].jobs
         keep = j["state"] != JobTable.REJECTED
-        start = np.where(np.isnan(j["start_h"]), v.scenario.horizon_h, j["start_h"])
-        wait = start - j["submit_h"]
+        wait = censored_wait_h(j, v.scenario.horizon_h)
         tiers = sorted(set(j["tier"][keep].tolist()))
         groups = [(v.name, keep)] if len(tiers) < 2 else \
             [(f"{v.name}, {TIERS[t]}", keep & (j["tier"] == t)) for t in tiers]
@@ -373,10 +372,6 @@ def write_report(exp: Experiment, folder: Path) -> None:
     doc = report_document(exp)
     (folder / "report.md").write_text(doc.markdown())
     (folder / "report.html").write_text(doc.html(folder))
-
-
-def report_markdown(exp: Experiment) -> str:
-    return report_document(exp).markdown()
 
 
 def _interval(m: dict | None, unit: str) -> str:

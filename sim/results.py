@@ -21,6 +21,7 @@ from . import __version__
 from .cache import pid_alive
 from .experiment import Experiment
 from .finance import LINES
+from .jobstats import censored_wait_h
 from .records import JobTable
 
 STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.COMPLETED: "completed",
@@ -153,8 +154,7 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
             j = v.runs[0].jobs
             s = v.scenario
             n = j["submit_h"].size
-            start = np.where(np.isnan(j["start_h"]), s.horizon_h, j["start_h"])
-            wait = np.where(j["state"] == JobTable.REJECTED, np.nan, start - j["submit_h"])
+            wait = np.where(j["state"] == JobTable.REJECTED, np.nan, censored_wait_h(j, s.horizon_h))
             tenants = np.array([t.name for t in s.tenants] or [""], dtype=object)[j["tenant"]]
             sites = np.array([x.name for x in s.sites] + [""], dtype=object)[j["site"]]  # -1: no site
             states = np.array([STATE_NAMES[k] for k in range(4)], dtype=object)[j["state"]]

@@ -231,11 +231,6 @@ def _swf_clock_origin(header: dict[str, str]) -> float | None:
         return start
 
 
-def swf_header(path: str) -> dict[str, str]:
-    """The `; Key: value` header comments of an SWF file (e.g. UnixStartTime, MaxProcs)."""
-    return _swf_header(_read_text(path).splitlines())
-
-
 def _swf_header(lines: list[str]) -> dict[str, str]:
     out = {}
     for text in lines:
