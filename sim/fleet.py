@@ -42,6 +42,7 @@ class Pool:
         self.site_nodes_eventual: dict[str, int] = {}
         self.online_gpus = 0
         self.free_gpus = 0
+        self.whole_nodes = 0                                   # wholly free nodes, all sites
         self.requests = [1] * (gpus_per_node + 2)              # sizes seen (Laplace prior); last: > N
         self._tree: list[int] = [-1, -1]                       # first-fit: max free per subtree
 
@@ -91,8 +92,10 @@ class Pool:
         buckets[free][node] = None
         if old == n:
             del self.pod_whole[self.node_pod[node]][node]
+            self.whole_nodes -= 1
         elif free == n:
             self.pod_whole[self.node_pod[node]][node] = None
+            self.whole_nodes += 1
         self.node_free[node] = free
         self.free_gpus += free - old
         if self.first_fit:
@@ -132,7 +135,10 @@ class Pool:
             return None
         n = self.gpus_per_node
         if gpus > n:
-            nodes = self._whole_nodes(-(-gpus // n), avoid, in_pod)
+            count = -(-gpus // n)
+            if count > self.whole_nodes:
+                return None
+            nodes = self._whole_nodes(count, avoid, in_pod)
             if nodes is None:
                 return None
             for node in nodes:
@@ -236,7 +242,9 @@ class Pool:
         return None
 
     def check(self) -> None:
-        """allocated + free == online, and every node's free GPUs within [0, N]."""
+        """allocated + free == online, the wholly free nodes counted right, and every
+        node's free GPUs within [0, N]."""
         up = [f for f, u in zip(self.node_free, self.node_up) if u]
-        if sum(up) != self.free_gpus or len(up) * self.gpus_per_node != self.online_gpus:
+        if (sum(up) != self.free_gpus or len(up) * self.gpus_per_node != self.online_gpus
+                or up.count(self.gpus_per_node) != self.whole_nodes):
             raise InvariantError(f"{self.node_type}: free/online GPU totals disagree with the node table")

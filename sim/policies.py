@@ -13,6 +13,8 @@ The interface (add a policy by subclassing `Policy` and registering it in
 - `__len__` and `__iter__`: the jobs waiting.
 - `on_start(sched, job)`, `on_stop(job)`: optional hooks when a job starts, and
   when it stops running (completed, preempted or failed).
+- `on_arrival(sched, node_type, job)`: optional; a newcomer was just pushed. The
+  default dispatches; a policy may do less when it knows only the newcomer can start.
 
 All policies here block at the head of their order (a job that does not fit
 stops the ones behind it), except for what EASY backfill lets through.
@@ -45,9 +47,10 @@ class Policy:
         self.config = config        # the scheduler section of the scenario
         self.weights = weights      # fair-share weight per tenant index
 
-    def arrival_may_start(self, job: int) -> bool:
-        """Could the job just queued start anything now? (False spares a dispatch.)"""
-        return True
+    def on_arrival(self, sched, node_type: str, job: int) -> None:
+        """A newcomer was just pushed. Only the arrival changed since the last dispatch;
+        a policy that knows what that can start may do less than a full dispatch."""
+        sched.dispatch(node_type)
 
     def on_start(self, sched, job: int) -> None:
         pass
@@ -66,9 +69,10 @@ class Fifo(Policy):
     def push(self, job):
         _in_arrival_order(self.queue, job)
 
-    def arrival_may_start(self, job):
-        # the head was blocked after the last event and nothing has been freed since
-        return len(self.queue) == 1
+    def on_arrival(self, sched, node_type, job):
+        # behind a blocked head nothing can start: nothing has been freed since it blocked
+        if len(self.queue) == 1:
+            sched.dispatch(node_type)
 
     def dispatch(self, sched, node_type):
         q = self.queue
@@ -130,55 +134,76 @@ class EasyBackfill(Fifo):
     fits and either ends (by its estimate) before the shadow time or stays off the
     nodes reserved for the head. The head is never delayed while estimates hold."""
 
-    def arrival_may_start(self, job):
-        # beyond the backfill window a newcomer cannot start, and the head's shadow is unchanged
-        return len(self.queue) <= self.config.backfill_window + 1
+    def on_arrival(self, sched, node_type, job):
+        """Every job in the window failed at the last dispatch and would fail again (free
+        capacity and the shadow are unchanged): only the newcomer, if in the window, may start."""
+        q = self.queue
+        if len(q) == 1:
+            sched.dispatch(node_type)
+        elif len(q) <= self.config.backfill_window + 1 and self.jobs.gpus[job] <= sched.pools[node_type].free_gpus:
+            shadow_h, reserved_nodes = sched.shadow(q[0])
+            long_job = self._needs_h(job) > shadow_h - sched.env.now
+            if sched.try_start(job, avoid=reserved_nodes if long_job else frozenset()):
+                q.pop()
+
+    def _needs_h(self, job) -> float:
+        """The job's estimated time left; a job that never ran needs its whole estimate
+        (the common case, kept cheap)."""
+        jobs = self.jobs
+        return jobs.estimate[job] if jobs.remaining[job] == jobs.duration[job] else jobs.estimate_left(job)
 
     def dispatch(self, sched, node_type):
         q = self.queue
         while q and sched.try_start(q[0]):
             q.popleft()
-        # Backfill until a pass starts nothing: each start shifts later jobs into the window.
-        while len(q) > 1 and self._backfill_pass(sched, node_type):
-            pass
+        if len(q) > 1:
+            self._backfill(sched, node_type)
 
-    def _backfill_pass(self, sched, node_type) -> bool:
+    def _backfill(self, sched, node_type) -> None:
+        """One pass over the queue behind the head that stops after `backfill_window` jobs
+        that could not start: each start lets one more job into the window. Within the pass
+        free capacity only shrinks and the shadow stays put, so a job that did not fit
+        would not fit later in it either. A job that would run past the head's shadow
+        time (long, by its estimate) must stay off the nodes reserved for the head."""
         q = self.queue
-        shadow_h, reserved_nodes = sched.shadow(q[0])
-        started = []
-        now = sched.env.now
         pool = sched.pools[node_type]
-        # Within one pass free capacity only shrinks, and a job that does not fit means no
-        # bigger job fits under the same constraint: skip sizes at or above the smallest failure.
-        smallest_failed: dict[tuple[bool, bool], float] = {}   # by (avoids the head's nodes, in one pod)
-        jobs = self.jobs
-        gpus_of, estimate, remaining, duration, in_pod = jobs.gpus, jobs.estimate, jobs.remaining, jobs.duration, jobs.in_pod
-        time_left_h = shadow_h - now
+        gpus_of, in_pod = self.jobs.gpus, self.jobs.in_pod
+        # A job that does not fit means no bigger job fits under the same constraints (and a
+        # short job's failure means a long one fails too): skip sizes at or above the smallest failure.
+        smallest_failed: dict[tuple[bool, bool], float] = {}   # by (long, in one pod)
+        time_left_h = reserved_nodes = None                    # the shadow, looked up once needed
         no_avoid = frozenset()
-        for job in islice(q, 1, self.config.backfill_window + 1):
+        started = set()
+        blocked = scanned = 0
+        for job in islice(q, 1, None):
+            if blocked == self.config.backfill_window:
+                break
+            scanned += 1
             free = pool.free_gpus
             if free == 0:
                 break
             gpus = gpus_of[job]
-            if gpus > free:
+            if gpus > free or gpus >= smallest_failed.get((False, in_pod[job]), math.inf):
+                blocked += 1
                 continue
-            # a job that never ran needs its whole estimate (the common case, kept cheap)
-            needs_h = estimate[job] if remaining[job] == duration[job] else jobs.estimate_left(job)
-            long_job = needs_h > time_left_h
+            if time_left_h is None:
+                shadow_h, reserved_nodes = sched.shadow(q[0])
+                time_left_h = shadow_h - sched.env.now
+            long_job = self._needs_h(job) > time_left_h
             key = (long_job, in_pod[job])
-            if gpus >= smallest_failed.get(key, math.inf):
+            if long_job and gpus >= smallest_failed.get(key, math.inf):
+                blocked += 1
                 continue
             if sched.try_start(job, avoid=reserved_nodes if long_job else no_avoid):
-                started.append(job)
+                started.add(job)
             else:
-                smallest_failed[key] = gpus
+                blocked += 1
+                smallest_failed[key] = min(gpus, smallest_failed.get(key, math.inf))
                 if smallest_failed.get((False, False)) == 1:
                     break   # not even one GPU free without constraints: nothing else fits
-        if started:   # rebuild only the scanned window, not the whole queue
-            gone = set(started)
-            window = [q.popleft() for _ in range(min(len(q), self.config.backfill_window + 1))]
-            q.extendleft(reversed([j for j in window if j not in gone]))
-        return bool(started)
+        if started:   # rebuild only the scanned part, not the whole queue
+            scanned_part = [q.popleft() for _ in range(scanned + 1)]
+            q.extendleft(reversed([j for j in scanned_part if j not in started]))
 
 
 class Las(Policy):

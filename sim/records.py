@@ -5,6 +5,7 @@ The engine only appends; kernels turn the intervals into hourly arrays.
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 
@@ -61,38 +62,46 @@ class JobTable:
 
 class Recorder:
     """Allocation intervals [start_h, end_h) by deployment, reservation shortfall and
-    failed-node down time: one tuple per interval while the engine runs."""
+    failed-node down time, kept while the engine runs in typed columns (array.array):
+    a million-job run holds tens of millions of values, and boxed tuples would cost
+    several times the memory and slow the whole engine down."""
 
     KINDS = {
-        "job": (("start_h", "end_h", "deployment", "gpus", "busy_gpus", "util"), "ffifff"),
-        "reserved": (("start_h", "end_h", "deployment", "gpus", "profile"), "ffifi"),
-        "shortfall": (("start_h", "end_h", "profile", "gpus"), "ffif"),
-        "down": (("start_h", "end_h", "deployment", "gpus"), "ffif"),
+        "job": (("start_h", "end_h", "deployment", "gpus", "busy_gpus", "util"), "ddqddd"),
+        "reserved": (("start_h", "end_h", "deployment", "gpus", "profile"), "ddqdq"),
+        "shortfall": (("start_h", "end_h", "profile", "gpus"), "ddqd"),
+        "down": (("start_h", "end_h", "deployment", "gpus"), "ddqd"),
     }
 
     def __init__(self):
-        self.rows = {kind: [] for kind in self.KINDS}
+        self.columns = {kind: [array(t) for t in types] for kind, (_, types) in self.KINDS.items()}
+        # one bound append per column, looked up once: the engine records millions of intervals
+        self._append = {kind: [c.append for c in cols] for kind, cols in self.columns.items()}
+
+    def _add(self, kind, values) -> None:
+        for append, value in zip(self._append[kind], values):
+            append(value)
 
     def job(self, start, end, deployment, gpus, busy_gpus, util):
         if end > start:
-            self.rows["job"].append((start, end, deployment, gpus, busy_gpus, util))
+            s, e, d, g, b, u = self._append["job"]
+            s(start), e(end), d(deployment), g(gpus), b(busy_gpus), u(util)
 
     def reserved(self, start, end, deployment, gpus, profile):
         if end > start:
-            self.rows["reserved"].append((start, end, deployment, gpus, profile))
+            self._add("reserved", (start, end, deployment, gpus, profile))
 
     def shortfall(self, start, end, profile, gpus):
-        self.rows["shortfall"].append((start, end, profile, gpus))
+        self._add("shortfall", (start, end, profile, gpus))
 
     def down(self, start, end, deployment, gpus):
         if end > start:
-            self.rows["down"].append((start, end, deployment, gpus))
+            self._add("down", (start, end, deployment, gpus))
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {}
         for kind, (fields, types) in self.KINDS.items():
-            rows = self.rows[kind]
-            for i, (field, t) in enumerate(zip(fields, types)):
-                dtype = np.float64 if t == "f" else np.int64
-                out[f"{kind}_{field}"] = np.fromiter((r[i] for r in rows), dtype=dtype, count=len(rows))
+            for field, t, column in zip(fields, types, self.columns[kind]):
+                dtype = np.float64 if t == "d" else np.int64
+                out[f"{kind}_{field}"] = np.frombuffer(column, dtype=dtype).copy() if column else np.empty(0, dtype)
         return out

@@ -144,8 +144,7 @@ class Scheduler:
         if not len(policy) and self.try_start(job):
             return
         self._enqueue(job)
-        if policy.arrival_may_start(job):
-            self.dispatch(node_type)
+        policy.on_arrival(self, node_type, job)
 
     def set_reservation(self, res: Reservation, target: int) -> None:
         now = self.env.now
@@ -420,17 +419,20 @@ class Scheduler:
         res.granted -= give
 
     def _record_job(self, job: int, pool: Pool, alloc: Allocation, end: float) -> None:
+        """One interval per deployment the job's nodes belong to (a gang job's nodes
+        are nearly always in one), its GPUs summed: accounting works by deployment."""
         jobs = self.jobs
+        deployment = pool.node_deployment
         if len(alloc) == 1:
             node, gpus = alloc[0]
-            self.rec.job(jobs.run_start[job], end, pool.node_deployment[node], gpus, jobs.gpus[job],
-                         jobs.utilization[job])
+            self.rec.job(jobs.run_start[job], end, deployment[node], gpus, jobs.gpus[job], jobs.utilization[job])
             return
-        held = sum(g for _, g in alloc)
-        busy_share = jobs.gpus[job] / held  # gang jobs may hold GPUs they do not use
+        held: dict[int, int] = {}
         for node, gpus in alloc:
-            self.rec.job(jobs.run_start[job], end, pool.node_deployment[node], gpus, gpus * busy_share,
-                         jobs.utilization[job])
+            held[deployment[node]] = held.get(deployment[node], 0) + gpus
+        busy_share = jobs.gpus[job] / sum(held.values())  # gang jobs may hold GPUs they do not use
+        for dep, gpus in held.items():
+            self.rec.job(jobs.run_start[job], end, dep, gpus, gpus * busy_share, jobs.utilization[job])
 
     def _close_shortfall(self, res: Reservation, now: float) -> None:
         short = res.target - res.granted
