@@ -189,9 +189,14 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
                 name = s.tenants[tenant].name
                 noise[tenant] = dev(np.stack([stream(run.seed, run.replica, f"util/{name}").standard_normal(H)
                                               for run in runs]))
-            prof = s.tenants[tenant].reservation.utilization
-            profile = dict(mean=prof.mean, diurnal_amplitude=prof.diurnal_amplitude,
-                           weekly_amplitude=prof.weekly_amplitude, peak_hour=prof.peak_hour, noise_sd=prof.noise_sd)
+            reservation = s.tenants[tenant].reservation
+            prof = reservation.utilization
+            if reservation.lend_idle:   # the engine held only the GPUs in use: they run at full load
+                profile = dict(mean=1.0, diurnal_amplitude=0.0, weekly_amplitude=0.0, peak_hour=0.0, noise_sd=0.0)
+            else:
+                profile = dict(mean=prof.mean, diurnal_amplitude=prof.diurnal_amplitude,
+                               weekly_amplitude=prof.weekly_amplitude, peak_hour=prof.peak_hour,
+                               noise_sd=prof.noise_sd)
             add_reserved_load(alloc, busy_curve, busy_lin, d, occ_pairs[:, p_idx, :], noise[tenant], profile,
                               s.start.weekday(), node[d].power_curve)
 
@@ -238,8 +243,9 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         "carbon_kg_daily": daily_sum(fac_w * carbon) / 1e6,
         "monthly_energy_cost_usd": cost_usd,
         "monthly_facility_mwh": fac_mwh,
-        "jobs_gpu_h": _tenant_monthly(s, runs, months, n_months, xp),
-        "shortfall_gpu_h": _shortfall_monthly(s, runs, months, n_months, xp),
+        "jobs_gpu_h": _tenant_monthly(s, runs, months, n_months, xp, "job", "tenant", "busy_gpus"),
+        "reserved_gpu_h": _tenant_monthly(s, runs, months, n_months, xp, "reserved", "profile", "gpus"),
+        "shortfall_gpu_h": _tenant_monthly(s, runs, months, n_months, xp, "shortfall", "profile", "gpus"),
     })
 
     # ---- per-replica totals
@@ -302,34 +308,19 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         "energy_cost_usd": host["monthly_energy_cost_usd"],
         "facility_mwh": host["monthly_facility_mwh"],
         "jobs_gpu_h": host["jobs_gpu_h"],
+        "reserved_gpu_h": host["reserved_gpu_h"],
         "shortfall_gpu_h": host["shortfall_gpu_h"],
     }
     return VariantAccount(metrics, daily, monthly, month_starts, offered)
 
 
-def _tenant_monthly(s, runs, months, n_months, xp):
-    """GPU-hours used by each tenant's jobs per month: (replicas, tenants, months)."""
-    T, H = max(len(s.tenants), 1), s.n_hours
-    starts, ends, gpus, cells = [], [], [], []
-    for k, run in enumerate(runs):
-        j = run.jobs
-        ran = ~np.isnan(j["start_h"])
-        starts.append(j["start_h"][ran])
-        ends.append(np.where(np.isnan(j["end_h"]), s.horizon_h, j["end_h"])[ran])
-        gpus.append(j["gpus"][ran].astype(np.float64))
-        cells.append(k * T + j["tenant"][ran])
-    dev = xp.asarray
-    occ = hourly_occupancy(dev(np.concatenate(starts)), dev(np.concatenate(ends)), dev(np.concatenate(gpus)),
-                           dev(np.concatenate(cells)), len(runs) * T, H)
-    return sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months)
-
-
-def _shortfall_monthly(s, runs, months, n_months, xp):
-    """Reserved GPU-hours not delivered, per tenant and month: (replicas, tenants, months)."""
+def _tenant_monthly(s, runs, months, n_months, xp, kind: str, tenant_key: str, gpus_key: str):
+    """GPU-hours of one kind of interval per tenant and month: (replicas, tenants, months).
+    Jobs count only while running (a preempted job's wait is not used GPU-hours)."""
     T, H = max(len(s.tenants), 1), s.n_hours
     dev = xp.asarray
-    cat = lambda key: np.concatenate([r.intervals[key] for r in runs])
-    cells = np.concatenate([k * T + r.intervals["shortfall_profile"] for k, r in enumerate(runs)])
-    occ = hourly_occupancy(dev(cat("shortfall_start_h")), dev(cat("shortfall_end_h")),
-                           dev(cat("shortfall_gpus")), dev(cells), len(runs) * T, H)
+    cat = lambda key: np.concatenate([r.intervals[f"{kind}_{key}"] for r in runs])
+    cells = np.concatenate([k * T + r.intervals[f"{kind}_{tenant_key}"] for k, r in enumerate(runs)])
+    occ = hourly_occupancy(dev(cat("start_h")), dev(cat("end_h")), dev(cat(gpus_key).astype(np.float64)),
+                           dev(cells), len(runs) * T, H)
     return sum_by_bin(occ.reshape(len(runs), T, H), dev(months), n_months)

@@ -306,6 +306,10 @@ class Reservation(Strict):
     prepayment_share: Fraction = 0.0           # of the contract value, paid in cash at its start
     sla: Sla = Sla()
     utilization: UtilizationProfile = UtilizationProfile()
+    # Lend idle reserved GPUs to spot work: the profile then says what share of the reserved
+    # GPUs the tenant uses each hour (those run at full load); the rest run other tenants'
+    # spot jobs, preempted as the tenant's use comes back. Non-spot work never takes them.
+    lend_idle: bool = False
 
     @model_validator(mode="after")
     def _pricing(self):

@@ -12,7 +12,8 @@ conventions. Here:
   credit_cap_share of the month's bill. The defaults (1, 1, 1) credit every undelivered
   GPU-hour at its price: the tenant pays for what it gets.
   Not take-or-pay: the tenant pays for GPU-hours delivered at its utilization profile's mean,
-  and gets no credits (it is not billed for what it did not get).
+  and gets no credits (it is not billed for what it did not get); lending its idle GPUs
+  (`lend_idle`), it pays for the GPU-hours it held in use.
   `contract_value_usd` instead of a price: price = value / contracted GPU-hours of the term.
   Prepayment: prepayment_share x contract value arrives in cash at the contract start (before
   the horizon: already spent), and settles that share of every month's bill.
@@ -148,6 +149,8 @@ def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
                     if 0 <= start_h < g.H:
                         L["prepayments_received_usd"][:, c, g.month_of(start_h)] += \
                             r.prepayment_share * price * reservation_gpu_hours(s, r)
+            elif r.lend_idle:   # the engine held only the GPUs in use: pays those
+                L["revenue_reserved_usd"][:, c] += acct.monthly["reserved_gpu_h"][:, t] * price
             else:
                 L["revenue_reserved_usd"][:, c] += (contracted[t] - short) * r.utilization.mean * price
         w = tenant.workload

@@ -43,6 +43,7 @@ class Pool:
         self.online_gpus = 0
         self.free_gpus = 0
         self.whole_nodes = 0                                   # wholly free nodes, all sites
+        self.site_free: dict[str, int] = {}                    # free GPUs by site
         self.requests = [1] * (gpus_per_node + 2)              # sizes seen (Laplace prior); last: > N
         self._tree: list[int] = [-1, -1]                       # first-fit: max free per subtree
 
@@ -55,6 +56,7 @@ class Pool:
         n = self.gpus_per_node
         if site not in self.buckets:
             self.buckets[site] = [dict() for _ in range(n + 1)]
+            self.site_free[site] = 0
         first_pod = max(self.pod_whole, default=-1) + 1
         ids = []
         for i in range(nodes):
@@ -98,6 +100,7 @@ class Pool:
             self.whole_nodes += 1
         self.node_free[node] = free
         self.free_gpus += free - old
+        self.site_free[self.node_site[node]] += free - old
         if self.first_fit:
             self._tree_set(node, free)
 
@@ -246,5 +249,6 @@ class Pool:
         node's free GPUs within [0, N]."""
         up = [f for f, u in zip(self.node_free, self.node_up) if u]
         if (sum(up) != self.free_gpus or len(up) * self.gpus_per_node != self.online_gpus
-                or up.count(self.gpus_per_node) != self.whole_nodes):
+                or up.count(self.gpus_per_node) != self.whole_nodes
+                or sum(self.site_free.values()) != self.free_gpus):
             raise InvariantError(f"{self.node_type}: free/online GPU totals disagree with the node table")

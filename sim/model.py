@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from kernels.power import utilization_profile
+
 from .config import HOURS_PER_YEAR, Scenario, reservation_levels
 from .fleet import InvariantError
 from .records import JobTable, Recorder
@@ -32,6 +34,16 @@ class RunResult:
 
 def scheduler_key(s: Scenario, company: str) -> str:
     return "pooled" if s.scheduler.scope == "pooled" else s.owner_of(company)
+
+
+def reserved_in_use(s: Scenario, tenant, seed: int, replica: int) -> np.ndarray:
+    """Share of a lending reservation's GPUs in use by hour: its utilization profile, drawn
+    from the same stream as the accounting's (so both see the same hours)."""
+    p = tenant.reservation.utilization
+    noise = stream(seed, replica, f"util/{tenant.name}").standard_normal(s.n_hours)
+    return utilization_profile(noise[None, :], mean=p.mean, diurnal_amplitude=p.diurnal_amplitude,
+                               weekly_amplitude=p.weekly_amplitude, peak_hour=p.peak_hour,
+                               start_weekday=s.start.weekday(), noise_sd=p.noise_sd)[0]
 
 
 def _job_table(s: Scenario, seed: int, replica: int) -> tuple[JobTable, list[int]]:
@@ -121,11 +133,22 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
             if m.site == dep.site and m.node_type in (None, nt.name):
                 env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
 
-    def reservation_steps(sched, res, r):
+    def reservation_steps(sched, res, r, in_use):
+        """The contracted levels; lending idle GPUs, also the GPUs in use each hour
+        (`in_use`: the share by hour, or None when the reservation does not lend)."""
         levels = reservation_levels(s, r)
-        for start_h, _, gpus in levels:
+        for start_h, end_h, gpus in levels:
             yield at(start_h)
-            sched.set_reservation(res, gpus)
+            if in_use is None:
+                sched.set_reservation(res, gpus)
+                continue
+            held = None
+            for h in range(max(0, int(start_h)), min(int(np.ceil(end_h)), s.n_hours)):
+                yield at(h)
+                now_held = int(round(gpus * in_use[h]))
+                if now_held != held:
+                    sched.set_reservation(res, now_held, guaranteed=gpus)
+                    held = now_held
         if r.term is not None and levels:
             yield at(levels[-1][1])   # the term ends
             sched.set_reservation(res, 0)
@@ -143,7 +166,8 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         if tenant.reservation is not None:
             r = tenant.reservation
             res = Reservation(t_idx, r.node_type, r.site)
-            env.process(reservation_steps(tenant_scheduler[t_idx], res, r))
+            in_use = reserved_in_use(s, tenant, seed, replica) if r.lend_idle else None
+            env.process(reservation_steps(tenant_scheduler[t_idx], res, r, in_use))
     env.process(arrivals())
     env.run(until=s.horizon_h)
     for key in sorted(schedulers):

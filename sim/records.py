@@ -67,7 +67,7 @@ class Recorder:
     several times the memory and slow the whole engine down."""
 
     KINDS = {
-        "job": (("start_h", "end_h", "deployment", "gpus", "busy_gpus", "util"), "ddqddd"),
+        "job": (("start_h", "end_h", "deployment", "gpus", "busy_gpus", "util", "tenant"), "ddqdddq"),
         "reserved": (("start_h", "end_h", "deployment", "gpus", "profile"), "ddqdq"),
         "shortfall": (("start_h", "end_h", "profile", "gpus"), "ddqd"),
         "down": (("start_h", "end_h", "deployment", "gpus"), "ddqd"),
@@ -82,10 +82,10 @@ class Recorder:
         for append, value in zip(self._append[kind], values):
             append(value)
 
-    def job(self, start, end, deployment, gpus, busy_gpus, util):
+    def job(self, start, end, deployment, gpus, busy_gpus, util, tenant):
         if end > start:
-            s, e, d, g, b, u = self._append["job"]
-            s(start), e(end), d(deployment), g(gpus), b(busy_gpus), u(util)
+            s, e, d, g, b, u, t = self._append["job"]
+            s(start), e(end), d(deployment), g(gpus), b(busy_gpus), u(util), t(tenant)
 
     def reserved(self, start, end, deployment, gpus, profile):
         if end > start:

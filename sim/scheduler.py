@@ -64,13 +64,16 @@ class StrandingMeter:
 
 
 class Reservation:
-    """A tenant's reserved GPUs of one node type; the target steps over time."""
+    """A tenant's reserved GPUs of one node type. `target`: the GPUs it holds now (steps
+    over time); `guaranteed`: its contracted level, above the target when it lends its
+    idle GPUs to spot work (then only spot jobs may use the difference)."""
 
     def __init__(self, profile: int, node_type: str, site: str | None):
         self.profile = profile
         self.node_type = node_type
         self.site = site
         self.target = 0
+        self.guaranteed = 0
         self.granted = 0
         self.held: dict[int, list] = {}   # node -> [gpus, since]
         self.short_since = 0.0
@@ -99,6 +102,8 @@ class Scheduler:
         self._shadow_key: tuple | None = None
         self._shadow: tuple[float, frozenset] = (math.inf, frozenset())
         self.hooks: dict[str, tuple[bool, bool]] = {}   # policy overrides on_start, on_stop
+        self.lending: dict[str, list[Reservation]] = {}  # node type -> reservations lending idle GPUs
+        self.spot_gpus: dict[str, dict[str, int]] = {}   # node type -> site -> GPUs running spot jobs
 
     def pool(self, node_type: str, gpus_per_node: int) -> Pool:
         if node_type not in self.pools:
@@ -111,6 +116,8 @@ class Scheduler:
             self.active[node_type] = {}
             self.node_jobs[node_type] = {}
             self.by_end[node_type] = []
+            self.lending[node_type] = []
+            self.spot_gpus[node_type] = {}
             self.meter.register(pool)
         return self.pools[node_type]
 
@@ -146,11 +153,16 @@ class Scheduler:
         self._enqueue(job)
         policy.on_arrival(self, node_type, job)
 
-    def set_reservation(self, res: Reservation, target: int) -> None:
+    def set_reservation(self, res: Reservation, target: int, guaranteed: int | None = None) -> None:
+        """Hold `target` GPUs from now; keep `guaranteed` (default: the target) reclaimable."""
         now = self.env.now
         self.meter.advance(now)
         self._close_shortfall(res, now)
         res.target = target
+        res.guaranteed = target if guaranteed is None else max(guaranteed, target)
+        lending = self.lending[res.node_type]
+        if res.guaranteed > target and res not in lending:
+            lending.append(res)
         self.version += 1
         pool = self.pools[res.node_type]
         for node in reversed(list(res.held)):
@@ -216,12 +228,32 @@ class Scheduler:
             policy.dispatch(self, node_type)
 
     def try_start(self, job: int, avoid=frozenset()) -> bool:
-        pool = self.pools[self.jobs.node_type[job]]
+        node_type = self.jobs.node_type[job]
+        pool = self.pools[node_type]
         alloc = pool.place(self.jobs.gpus[job], avoid, self.jobs.in_pod[job])
         if alloc is None:
             return False
+        if self.lending[node_type] and self.jobs.tier[job] != SPOT and not self._lent_reclaimable(node_type):
+            for node, gpus in alloc:   # it would take GPUs lent out by a reservation: give them back
+                pool.release(node, gpus)
+            return False
         self._start(job, pool, alloc)
         return True
+
+    def _lent_reclaimable(self, node_type: str) -> bool:
+        """Can every lending reservation still get back its idle GPUs, from free GPUs and
+        spot jobs (preempted on demand), in its site and across the pool?"""
+        pool, spot = self.pools[node_type], self.spot_gpus[node_type]
+        total = 0
+        by_site: dict[str, int] = {}
+        for res in self.lending[node_type]:
+            idle = res.guaranteed - res.target
+            total += idle
+            if res.site is not None:
+                by_site[res.site] = by_site.get(res.site, 0) + idle
+        if pool.free_gpus + sum(spot.values()) < total:
+            return False
+        return all(pool.site_free.get(site, 0) + spot.get(site, 0) >= idle for site, idle in by_site.items())
 
     def running_jobs(self, node_type: str):
         return list(self.active[node_type])
@@ -234,8 +266,14 @@ class Scheduler:
     def preempt_until_fits(self, job: int, victims: list[int]) -> bool:
         """Preempt victims in order until `job` starts; False (and nothing preempted) when
         even all of them would not free enough GPUs."""
-        pool = self.pools[self.jobs.node_type[job]]
-        if pool.free_gpus + sum(self.jobs.gpus[v] for v in victims) < self.jobs.gpus[job]:
+        jobs = self.jobs
+        node_type = jobs.node_type[job]
+        room = self.pools[node_type].free_gpus + sum(jobs.gpus[v] for v in victims)
+        if self.lending[node_type] and jobs.tier[job] != SPOT:   # GPUs lent out stay reclaimable
+            spot_left = (sum(self.spot_gpus[node_type].values())
+                         - sum(jobs.gpus[v] for v in victims if jobs.tier[v] == SPOT))
+            room -= max(0, sum(r.guaranteed - r.target for r in self.lending[node_type]) - spot_left)
+        if room < jobs.gpus[job]:
             return False
         for victim in victims:
             self.preempt(victim)
@@ -305,6 +343,8 @@ class Scheduler:
         jobs.state[job] = JobTable.RUNNING
         self.running[job] = (pool, alloc)
         self.active[node_type][job] = None
+        if jobs.tier[job] == SPOT:
+            self._count_spot(job, pool, alloc, +1)
         if self.track_nodes:
             node_jobs = self.node_jobs[node_type]
             for node, _ in alloc:
@@ -325,6 +365,8 @@ class Scheduler:
         pool, alloc = self.running.pop(job)
         node_type = pool.node_type
         self._record_job(job, pool, alloc, now)
+        if jobs.tier[job] == SPOT:
+            self._count_spot(job, pool, alloc, -1)
         for node, gpus in alloc:
             pool.release(node, gpus)
         if self.track_nodes:
@@ -357,6 +399,11 @@ class Scheduler:
         jobs.epoch[job] += 1
         if self.hooks[node_type][1]:
             self.policies[node_type].on_stop(job)
+
+    def _count_spot(self, job: int, pool: Pool, alloc: Allocation, sign: int) -> None:
+        site = pool.node_site[alloc[0][0]]   # a job's nodes are in one site
+        spot = self.spot_gpus[pool.node_type]
+        spot[site] = spot.get(site, 0) + sign * sum(g for _, g in alloc)
 
     def _on_finish(self, event: simpy.Event) -> None:
         job, epoch = event.value
@@ -425,14 +472,15 @@ class Scheduler:
         deployment = pool.node_deployment
         if len(alloc) == 1:
             node, gpus = alloc[0]
-            self.rec.job(jobs.run_start[job], end, deployment[node], gpus, jobs.gpus[job], jobs.utilization[job])
+            self.rec.job(jobs.run_start[job], end, deployment[node], gpus, jobs.gpus[job], jobs.utilization[job],
+                         jobs.tenant[job])
             return
         held: dict[int, int] = {}
         for node, gpus in alloc:
             held[deployment[node]] = held.get(deployment[node], 0) + gpus
         busy_share = jobs.gpus[job] / sum(held.values())  # gang jobs may hold GPUs they do not use
         for dep, gpus in held.items():
-            self.rec.job(jobs.run_start[job], end, dep, gpus, gpus * busy_share, jobs.utilization[job])
+            self.rec.job(jobs.run_start[job], end, dep, gpus, gpus * busy_share, jobs.utilization[job], jobs.tenant[job])
 
     def _close_shortfall(self, res: Reservation, now: float) -> None:
         short = res.target - res.granted

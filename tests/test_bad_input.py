@@ -167,6 +167,8 @@ CASES = [
      ("tenants[1].workload.utilization", "85")),
     ("percent-for-fraction-reservation", set_at("tenants.0.reservation.utilization.mean", 70), (),
      ("tenants[0].reservation.utilization.mean", "70")),
+    ("lend-idle-not-a-bool", set_at("tenants.0.reservation.lend_idle", "sometimes"), (),
+     ("tenants[0].reservation.lend_idle", "'sometimes'")),
     ("idle-above-max-power", set_at("node_types.0.gpu_idle_w", 800), (), ("node_types[0]", "gpu_idle_w")),
     ("replicas-zero-in-config", set_at("replicas", 0), (), ("replicas", "0")),
     # -- dates and durations

@@ -448,3 +448,42 @@ def test_bad_contract_input_through_the_command_line(base, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "hosting_contracts[0].billable_mw" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- a reservation lending idle GPUs to spot
+
+def _lending(base, lend_idle: bool):
+    """16 GPUs; a pay-as-used reservation of 8 whose use swings 0-100% over each day (mean 0.5,
+    diurnal amplitude 1, peak at noon, no noise); spot work that would fill every GPU."""
+    base["node_types"] = [{"name": "g", "gpus_per_node": 8, "gpu_idle_w": 100, "gpu_max_w": 700}]
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": 2}]
+    base["tenants"] = [
+        {"name": "r", "provider": "a", "reservation": {
+            "node_type": "g", "gpus": 8, "price_usd_per_gpu_hour": 2.0, "take_or_pay": False, "lend_idle": lend_idle,
+            "utilization": {"mean": 0.5, "diurnal_amplitude": 1.0, "peak_hour": 12}}},
+        {"name": "spot", "provider": "a", "workload": {
+            "node_type": "g", "tier": "spot", "arrival_rate_per_h": 20, "price_usd_per_gpu_hour": 1.0,
+            "gpus": {"dist": "fixed", "value": 1}, "duration_h": {"dist": "exponential", "mean": 1.0}}}]
+    base["scheduler"] = {"policy": "priority"}
+    return _variant(scenario_from_dict(base))
+
+
+def test_lending_idle_reserved_gpus_to_spot(base):
+    lent, kept = _lending(copy.deepcopy(base), True), _lending(copy.deepcopy(base), False)
+    hours = np.arange(240)
+    in_use = np.rint(8 * np.clip(0.5 * (1 + np.cos(2 * np.pi * (hours % 24 - 12) / 24)), 0, 1))
+    r, spot = 0, 1
+    # the tenant holds exactly the GPUs it uses, hour by hour, and always gets them back
+    assert lent.account.monthly["reserved_gpu_h"][0, r].sum() == pytest.approx(in_use.sum())
+    assert lent.metrics["reserved_shortfall_gpu_hours"][0] == 0
+    # it pays for those GPU-hours; kept idle, it paid for 8 x 240 GPU-hours at its mean use
+    assert lent.finance.lines["revenue_reserved_usd"].sum() == pytest.approx(2.0 * in_use.sum())
+    assert kept.finance.lines["revenue_reserved_usd"].sum() == pytest.approx(2.0 * 8 * 240 * 0.5)
+    # spot work gets the idle reserved GPU-hours: 8 GPUs kept idle give it only the other 8
+    assert kept.account.monthly["jobs_gpu_h"][0, spot].sum() <= 8 * 240 + 1e-9
+    gained = lent.account.monthly["jobs_gpu_h"][0, spot].sum() - kept.account.monthly["jobs_gpu_h"][0, spot].sum()
+    assert gained > 0.9 * (8 * 240 - in_use.sum())
+    # the GPUs the tenant uses run at full load (600 W above idle), spot jobs at their utilization 0.8
+    spot_gpu_h = lent.account.monthly["jobs_gpu_h"][0, spot].sum()
+    it_wh = 16 * 240 * 100 + in_use.sum() * 600 + spot_gpu_h * 0.8 * 600
+    assert lent.metrics["energy_it_mwh"][0] == pytest.approx(it_wh / 1e6, rel=1e-9)

@@ -1,6 +1,7 @@
 """Scheduling policies on hand-built job lists with known schedules (exact start
 times), as SimPy's own tests do; and policies told apart on random workloads."""
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -10,14 +11,15 @@ from sim.config import scenario_from_dict
 from sim.fleet import Pool
 from sim.model import simulate
 from sim.records import JobTable, Recorder
-from sim.scheduler import Scheduler, StrandingMeter
+from sim.scheduler import Reservation, Scheduler, StrandingMeter
 
 ON_DEMAND, SPOT = 1, 2
 
 
-def run(base, jobs, nodes=1, gpus_per_node=4, fail=(), horizon=200.0, **scheduler):
+def run(base, jobs, nodes=1, gpus_per_node=4, fail=(), horizon=200.0, reservation=(), **scheduler):
     """jobs: dicts with t (submit h), g (GPUs), d (duration h) and optional tier, tenant,
-    est (runtime estimate h), ckpt (checkpoint interval h). fail: (time h, node) pairs."""
+    est (runtime estimate h), ckpt (checkpoint interval h). fail: (time h, node) pairs.
+    reservation: (time h, GPUs held, GPUs guaranteed) steps of one reservation (profile 9)."""
     base["scheduler"] = {"scope": "pooled", **scheduler}
     cfg = scenario_from_dict(base).scheduler
     env = simpy.Environment()
@@ -41,7 +43,14 @@ def run(base, jobs, nodes=1, gpus_per_node=4, fail=(), horizon=200.0, **schedule
         yield env.timeout(t)
         sched.fail_node("g", node)
 
+    def reserve():
+        res = Reservation(9, "g", None)
+        for t, held, guaranteed in reservation:
+            yield env.timeout(t - env.now)
+            sched.set_reservation(res, held, guaranteed)
+
     env.process(arrivals())
+    env.process(reserve())
     for t, node in fail:
         env.process(failure(t, node))
     env.run(until=horizon)
@@ -209,3 +218,50 @@ def test_the_readme_policy_example_runs(base):
         assert starts(table) == [0, 12, 10]   # the 2 h job jumps the 8 h one
     finally:
         POLICIES.pop("shortest_first", None)
+
+
+# Hours at which a reservation of 8 GPUs with a diurnal profile (mean 0.5, amplitude 1, peak at
+# 12:00, no noise) holds round(4 (1 + cos(2 pi (h - 12) / 24))) GPUs in use: 0 at h=0, 1 at h=2, ...
+DIURNAL_IN_USE = [(0, 0), (2, 1), (4, 2), (5, 3), (6, 4), (7, 5), (8, 6), (9, 7), (11, 8),
+                  (14, 7), (16, 6), (17, 5), (18, 4), (19, 3), (20, 2), (22, 1), (23, 0)]
+
+
+def test_a_reservation_lends_idle_gpus_to_spot_only_and_reclaims_them(base):
+    """Two 8-GPU nodes; a reservation guaranteed 8 GPUs uses 0 at first. On-demand C (8 GPUs,
+    t=0.25) starts: the 8 left free can still be reclaimed. On-demand D (t=0.3) must not take
+    them; spot B (t=0.5) may (backfilled behind D), is preempted at h=2 when the tenant needs
+    1 GPU, and resumes at h=23 when the tenant's use is back to 0. Never short: shortfall 0."""
+    jobs = [dict(t=0.25, g=8, d=100), dict(t=0.3, g=8, d=100, tenant=1),
+            dict(t=0.5, g=8, d=100, tier=SPOT, tenant=1)]
+    steps = [(h, held, 8) for h, held in DIURNAL_IN_USE]
+    table, rec = run(base, jobs, nodes=2, gpus_per_node=8, horizon=30.0, reservation=steps,
+                     policy="easy_backfill")
+    assert starts(table)[0] == 0.25
+    assert math.isnan(table.start[1])                       # D never takes the lent GPUs
+    assert (table.start[2], table.preemptions[2], table.run_start[2]) == (0.5, 1, 23.0)
+    held = rec.arrays()
+    assert held["shortfall_gpus"].sum() == 0
+    reserved_gpu_h = ((held["reserved_end_h"] - held["reserved_start_h"]) * held["reserved_gpus"]).sum()
+    hand = sum(g * (b - a) for (a, g), (b, _) in zip(DIURNAL_IN_USE, DIURNAL_IN_USE[1:] + [(30.0, 0)]))
+    assert reserved_gpu_h == pytest.approx(hand)
+
+
+def test_on_demand_does_not_preempt_spot_running_on_lent_gpus(base):
+    """Under priority with preemption, on-demand D (t=1) finds spot B on the only GPUs left,
+    which are lent: preempting B would leave the reservation unable to reclaim them, so D
+    waits and B runs until the reservation itself takes a GPU back at h=2."""
+    jobs = [dict(t=0.25, g=8, d=100), dict(t=0.5, g=8, d=100, tier=SPOT, tenant=1),
+            dict(t=1.0, g=8, d=100, tenant=1)]
+    steps = [(h, held, 8) for h, held in DIURNAL_IN_USE]
+    table, rec = run(base, jobs, nodes=2, gpus_per_node=8, horizon=30.0, reservation=steps, policy="priority")
+    a = rec.arrays()
+    spot_segments = sorted(zip(a["job_start_h"][a["job_tenant"] == 1], a["job_end_h"][a["job_tenant"] == 1]))
+    assert spot_segments[0] == (0.5, 2.0) and table.preemptions[1] == 1
+    assert math.isnan(table.start[2])
+
+
+def test_without_lending_the_reserved_gpus_stay_idle(base):
+    jobs = [dict(t=0.25, g=8, d=100), dict(t=0.5, g=8, d=100, tier=SPOT, tenant=1)]
+    table, _ = run(base, jobs, nodes=2, gpus_per_node=8, horizon=30.0, reservation=[(0, 8, 8)],
+                   policy="easy_backfill")
+    assert starts(table)[0] == 0.25 and math.isnan(table.start[1])
