@@ -167,7 +167,8 @@ class EasyBackfill(Fifo):
         time (long, by its estimate) must stay off the nodes reserved for the head."""
         q = self.queue
         pool = sched.pools[node_type]
-        gpus_of, in_pod = self.jobs.gpus, self.jobs.in_pod
+        jobs = self.jobs
+        gpus_of, in_pod, estimate, remaining, duration = jobs.gpus, jobs.in_pod, jobs.estimate, jobs.remaining, jobs.duration
         # A job that does not fit means no bigger job fits under the same constraints (and a
         # short job's failure means a long one fails too): skip sizes at or above the smallest failure.
         smallest_failed: dict[tuple[bool, bool], float] = {}   # by (long, in one pod)
@@ -189,7 +190,9 @@ class EasyBackfill(Fifo):
             if time_left_h is None:
                 shadow_h, reserved_nodes = sched.shadow(q[0])
                 time_left_h = shadow_h - sched.env.now
-            long_job = self._needs_h(job) > time_left_h
+            # (self._needs_h inlined: this line runs for most jobs of the window)
+            needs_h = estimate[job] if remaining[job] == duration[job] else jobs.estimate_left(job)
+            long_job = needs_h > time_left_h
             key = (long_job, in_pod[job])
             if long_job and gpus >= smallest_failed.get(key, math.inf):
                 blocked += 1
