@@ -219,8 +219,13 @@ class NodeType(Strict):
     capex_usd_per_gpu: NonNeg = 0.0
     depreciation_years: Pos = 6.0
     nodes_per_pod: Annotated[int, Field(ge=1)] | None = None   # network domain for gang jobs
+    # Hardware failures: the node is repaired (a spare takes its place meanwhile, if the site has one).
     failures_per_gpu_year: Annotated[float, Field(ge=0, le=1000)] = 0.0
     repair_h: DurationH = 96.0
+    # Interruptions (a fault that a reboot or drain clears): the node's jobs restart from their
+    # checkpoints and the node is back after a short recovery; no spare is used.
+    interruptions_per_gpu_year: Annotated[float, Field(ge=0, le=1000)] = 0.0
+    interruption_recovery_h: DurationH = 1.0
 
     @field_validator("gpu_max_w")
     @classmethod

@@ -194,8 +194,8 @@ class Pool:
         alloc: Allocation = []
         for name in ([site] if site is not None else list(self.buckets)):
             buckets = self.buckets.get(name)
-            if buckets is None:
-                continue
+            if buckets is None or not self.site_free[name]:
+                continue   # (a sold-out site is the common case: skip its buckets)
             for k in range(self.gpus_per_node, 0, -1):
                 while gpus > 0 and buckets[k]:
                     node = next(reversed(buckets[k]))

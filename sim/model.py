@@ -102,7 +102,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         nt = node_types[dep.node_type]
         sched = scheduler_for(s.deployment_owner(dep))
         sched.pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes)
-        sched.track_nodes |= nt.failures_per_gpu_year > 0 or any(
+        sched.track_nodes |= nt.failures_per_gpu_year > 0 or nt.interruptions_per_gpu_year > 0 or any(
             m.site == dep.site and m.node_type in (None, nt.name) for m in s.maintenance)
     tenant_scheduler = []
     for tenant in s.tenants:
@@ -128,7 +128,11 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         spares = int(s.site(dep.site).spare_fraction * dep.nodes) if nt.failures_per_gpu_year > 0 else 0
         in_service, spare_nodes = sched.nodes_online(nt.name, dep.site, dep.nodes, idx, nt.nodes_per_pod, spares)
         if nt.failures_per_gpu_year > 0:
-            env.process(failures(env, sched, nt, in_service, spare_nodes, stream(seed, replica, f"failures/{idx}")))
+            env.process(outages(env, sched, nt, in_service, spare_nodes, stream(seed, replica, f"failures/{idx}"),
+                                nt.failures_per_gpu_year, nt.repair_h))
+        if nt.interruptions_per_gpu_year > 0:
+            env.process(outages(env, sched, nt, in_service, None, stream(seed, replica, f"interruptions/{idx}"),
+                                nt.interruptions_per_gpu_year, nt.interruption_recovery_h))
         for m in s.maintenance:
             if m.site == dep.site and m.node_type in (None, nt.name):
                 env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
@@ -197,17 +201,18 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
     )
 
 
-def failures(env, sched: Scheduler, nt, in_service: list[int], spares: list[int], rng):
-    """Node failures of one deployment: exponential times between failures at
-    `failures_per_gpu_year` per GPU over the nodes in service; a failed node is
-    replaced at once by a spare when the site has one, and is repaired after an
-    exponential time of mean `repair_h`, then serves again or becomes a spare.
-    Spares exist only where nodes fail: without failures they would sit idle.
-    Draws come from the deployment's own stream, so every variant sees the same
-    failures of the same nodes."""
-    rate_per_node_h = nt.failures_per_gpu_year * nt.gpus_per_node / HOURS_PER_YEAR
+def outages(env, sched: Scheduler, nt, in_service: list[int], spares: list[int] | None, rng,
+            per_gpu_year: float, mean_down_h: float):
+    """Node outages of one deployment: exponential times between them at `per_gpu_year`
+    per GPU over the nodes in service; the node's jobs restart from their checkpoints and
+    it is back after an exponential time of mean `mean_down_h`. Hardware failures pass the
+    site's `spares`: a spare takes the failed node's place at once, and the repaired node
+    then becomes a spare. Interruptions pass None: the node just comes back. Both kinds
+    share `in_service`, so a node that is down cannot fail again. Draws come from the
+    deployment's own stream, so every variant sees the same outages of the same nodes."""
+    rate_per_node_h = per_gpu_year * nt.gpus_per_node / HOURS_PER_YEAR
 
-    def repair(node, hours):
+    def back(node, hours):
         yield env.timeout(hours)
         if spares_in_use[0]:
             spares_in_use[0] -= 1
@@ -220,7 +225,7 @@ def failures(env, sched: Scheduler, nt, in_service: list[int], spares: list[int]
     spares_in_use = [0]
     while True:
         gap = rng.exponential(1.0 / (rate_per_node_h * max(len(in_service), 1)))
-        pick, repair_h = rng.random(), rng.exponential(nt.repair_h)
+        pick, down_h = rng.random(), rng.exponential(mean_down_h)
         yield env.timeout(gap)
         if not in_service:
             continue
@@ -234,7 +239,7 @@ def failures(env, sched: Scheduler, nt, in_service: list[int], spares: list[int]
             sched.bring_up(nt.name, spare)
             in_service.append(spare)
             spares_in_use[0] += 1
-        env.process(repair(node, repair_h))
+        env.process(back(node, down_h))
 
 
 def maintenance(env, sched: Scheduler, node_type: str, nodes: list[int], start_h: float, m):

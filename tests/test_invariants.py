@@ -33,7 +33,8 @@ def scenarios(draw):
     if draw(st.booleans()):
         tenants.append({"name": "res", "provider": "a", "reservation": {
             "node_type": "g", "gpus": {"2026-01-01": draw(st.integers(0, 6 * n)), "2026-01-03": draw(st.integers(0, 6 * n))},
-            "term": f"{draw(st.integers(1, 6))}d", "utilization": {"mean": draw(st.floats(0, 1)), "noise_sd": 0.1}}})
+            "term": f"{draw(st.integers(1, 6))}d", "utilization": {"mean": draw(st.floats(0, 1)), "noise_sd": 0.1},
+            "lend_idle": draw(st.booleans())}})
     for t in tenants:
         if "workload" in t:
             t["workload"]["runtime_estimate_factor"] = draw(st.sampled_from([1.0, 1.5, 3.0]))
@@ -49,7 +50,9 @@ def scenarios(draw):
                         "node_base_w": 300.0, "node_dynamic_w": 200.0,
                         "nodes_per_pod": draw(st.sampled_from([None, 1, 2])),
                         "failures_per_gpu_year": draw(st.sampled_from([0.0, 20.0, 200.0])),
-                        "repair_h": draw(st.floats(1.0, 48.0))}],
+                        "repair_h": draw(st.floats(1.0, 48.0)),
+                        "interruptions_per_gpu_year": draw(st.sampled_from([0.0, 100.0])),
+                        "interruption_recovery_h": draw(st.floats(0.1, 4.0))}],
         "deployments": deployments, "tenants": tenants,
         "maintenance": [{"site": "s1", "start": f"2026-01-0{draw(st.integers(1, 3))}",
                          "duration": f"{draw(st.integers(1, 30))}h",
@@ -108,7 +111,7 @@ def test_invariants_hold(data, seed):
     # the useful work done plus the work lost to failures
     busy_gpu_h = ((iv["job_end_h"] - iv["job_start_h"]) * iv["job_busy_gpus"]).sum()
     np.testing.assert_allclose(busy_gpu_h, j["attained_gpu_h"].sum() + j["badput_gpu_h"].sum(), rtol=1e-9, atol=1e-6)
-    if s.node_types[0].failures_per_gpu_year == 0:
+    if s.node_types[0].failures_per_gpu_year == 0 and s.node_types[0].interruptions_per_gpu_year == 0:
         assert j["restarts"].sum() == 0
         if not s.maintenance:
             assert iv["down_gpus"].size == 0

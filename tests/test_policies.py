@@ -265,3 +265,29 @@ def test_without_lending_the_reserved_gpus_stay_idle(base):
     table, _ = run(base, jobs, nodes=2, gpus_per_node=8, horizon=30.0, reservation=[(0, 8, 8)],
                    policy="easy_backfill")
     assert starts(table)[0] == 0.25 and math.isnan(table.start[1])
+
+
+def _outages(base, **node_type):
+    """40 one-GPU nodes for 100 days, a site that would keep 20% spares, no jobs."""
+    base["horizon"] = "100d"
+    base["sites"][0]["spare_fraction"] = 0.2
+    base["node_types"] = [dict(base["node_types"][0], **node_type)]
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": 40}]
+    iv = simulate(scenario_from_dict(base), 1, 0).intervals
+    return iv, 40 * 2400.0
+
+
+def test_interruptions_take_nodes_down_for_their_recovery_only(base):
+    """Each node alternates up (exponential, mean 1/rate) and down (exponential, mean recovery):
+    down a share rate x recovery / (1 + rate x recovery) of the time; no spare is held back."""
+    rate_h, recovery_h = 0.1, 1.0
+    iv, node_h = _outages(copy.deepcopy(base), interruptions_per_gpu_year=rate_h * 8760,
+                          interruption_recovery_h=recovery_h)
+    down_share = ((iv["down_end_h"] - iv["down_start_h"]) * iv["down_gpus"]).sum() / node_h
+    assert down_share == pytest.approx(rate_h * recovery_h / (1 + rate_h * recovery_h), rel=0.05)
+    # hardware failures at the same rate and repair time hold 8 of the 40 nodes back as spares;
+    # a spare replaces each failed node at once, so 32 stay in service and fail at 32 x rate:
+    # 3.2 nodes in repair on average (the spares rarely run out: P(Poisson(3.2) > 8) < 1%)
+    iv, _ = _outages(copy.deepcopy(base), failures_per_gpu_year=rate_h * 8760, repair_h=recovery_h)
+    in_repair = ((iv["down_end_h"] - iv["down_start_h"]) * iv["down_gpus"]).sum() / 2400.0
+    assert in_repair == pytest.approx(32 * rate_h * recovery_h, rel=0.05)
