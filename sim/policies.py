@@ -169,9 +169,11 @@ class EasyBackfill(Fifo):
         pool = sched.pools[node_type]
         jobs = self.jobs
         gpus_of, in_pod, estimate, remaining, duration = jobs.gpus, jobs.in_pod, jobs.estimate, jobs.remaining, jobs.duration
-        # A job that does not fit means no bigger job fits under the same constraints (and a
-        # short job's failure means a long one fails too): skip sizes at or above the smallest failure.
-        smallest_failed: dict[tuple[bool, bool], float] = {}   # by (long, in one pod)
+        # A job that does not fit means no bigger job fits under the same or stricter constraints
+        # (long is stricter than short, in one pod stricter than anywhere in a site): failed[long][pod]
+        # is the smallest size known not to fit, and bigger jobs are skipped without a try.
+        inf = math.inf
+        failed = [[inf, inf], [inf, inf]]
         time_left_h = reserved_nodes = None                    # the shadow, looked up once needed
         no_avoid = frozenset()
         started = set()
@@ -183,8 +185,8 @@ class EasyBackfill(Fifo):
             free = pool.free_gpus
             if free == 0:
                 break
-            gpus = gpus_of[job]
-            if gpus > free or gpus >= smallest_failed.get((False, in_pod[job]), math.inf):
+            gpus, pod = gpus_of[job], in_pod[job]
+            if gpus > free or gpus >= failed[0][pod]:
                 blocked += 1
                 continue
             if time_left_h is None:
@@ -193,17 +195,18 @@ class EasyBackfill(Fifo):
             # (self._needs_h inlined: this line runs for most jobs of the window)
             needs_h = estimate[job] if remaining[job] == duration[job] else jobs.estimate_left(job)
             long_job = needs_h > time_left_h
-            key = (long_job, in_pod[job])
-            if long_job and gpus >= smallest_failed.get(key, math.inf):
+            if long_job and gpus >= failed[1][pod]:
                 blocked += 1
                 continue
             if sched.try_start(job, avoid=reserved_nodes if long_job else no_avoid):
                 started.add(job)
-            else:
-                blocked += 1
-                smallest_failed[key] = min(gpus, smallest_failed.get(key, math.inf))
-                if smallest_failed.get((False, False)) == 1:
-                    break   # not even one GPU free without constraints: nothing else fits
+                continue
+            blocked += 1
+            for stricter in ((True,) if long_job else (False, True)):
+                for stricter_pod in ((True,) if pod else (False, True)):
+                    failed[stricter][stricter_pod] = min(failed[stricter][stricter_pod], gpus)
+            if failed[0][0] == 1:
+                break   # not even one GPU free without constraints: nothing else fits
         if started:   # rebuild only the scanned part, not the whole queue
             scanned_part = [q.popleft() for _ in range(scanned + 1)]
             q.extendleft(reversed([j for j in scanned_part if j not in started]))

@@ -31,7 +31,7 @@ class JobTable:
         self.utilization = list(utilization)
         self.estimate = list(map(float, estimate_h)) if estimate_h is not None else list(self.duration)
         self.checkpoint = list(checkpoint_h) if checkpoint_h is not None else [math.nan] * n
-        self.in_pod = list(in_pod) if in_pod is not None else [False] * n
+        self.in_pod = list(map(bool, in_pod)) if in_pod is not None else [False] * n
         self.start = [math.nan] * n       # first start
         self.end = [math.nan] * n
         self.site = [""] * n
