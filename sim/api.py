@@ -22,16 +22,20 @@ from pathlib import Path
 
 import yaml
 
-from .config import Scenario, _resolve_includes, baseline_path, load_scenario
-from .experiment import Experiment, run_experiment
+from .config import Scenario, _resolve_includes
+from .experiment import Experiment, run_experiment, setup
 from .results import write_results
 
 __all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if", "set_value"]
 
 
-def load_config(path: str | Path) -> Scenario:
-    """A validated scenario (raises sim.config.ConfigError on bad input)."""
-    return load_scenario(path)
+def load_config(path: str | Path, replica: int = 0) -> Scenario:
+    """A validated scenario (raises sim.config.ConfigError on bad input). Where inputs are
+    uncertain (given as distributions), the values drawn for `replica` with the config's seed,
+    as the command line draws them."""
+    variant = setup(path, use_baseline=False)
+    scenarios, _ = variant.variants[0].scenarios(variant.seed, replica + 1)
+    return scenarios[replica]
 
 
 def run(config: str | Path, replicas: int | None = None, seed: int | None = None, backend: str = "auto",
@@ -164,7 +168,8 @@ def what_if(config: str | Path, *, hosting_fee_usd_per_kw_month: float | None = 
     synthetic workload's demand growth, every workload's GPU rental price decline per year,
     and any other value by YAML path in `edits`."""
     main = _resolve_includes(Path(config))
-    base = baseline_path(config, load_scenario(config))
+    variants = setup(config).variants   # checks the config (and any uncertain inputs) first
+    base = Path(variants[1].where) if len(variants) > 1 else None
     args = (hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year, price_decline_per_year, edits)
     with tempfile.TemporaryDirectory() as tmp:
         edited = _edit(main, *args)

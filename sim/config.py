@@ -727,12 +727,6 @@ def _load_series(s: Scenario) -> None:
             load_trace(t.path, t.format, t.skip_bad_rows)
 
 
-def baseline_path(config_path: str | Path, scenario: Scenario) -> Path | None:
-    if scenario.baseline is None:
-        return None
-    return (Path(config_path).parent / scenario.baseline).resolve()
-
-
 # ---------------------------------------------------------------- cross-reference checks
 
 def _unique(items, what: str) -> str | None:
