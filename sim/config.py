@@ -240,10 +240,19 @@ class NodeType(Strict):
         return self.gpus_per_node * self.gpu_max_w + self.node_base_w + self.node_dynamic_w
 
 
+class NodeListRef(Strict):
+    """Count a deployment's nodes in a cluster's node list (FGD's openb lists, PAI 2020's
+    machine spec): the GPU nodes with the node type's GPUs per node, of these GPU models
+    (all models when not given)."""
+    path: str
+    models: Annotated[list[str], Field(min_length=1)] | None = None
+
+
 class Deployment(Strict):
     site: Name
     node_type: Name
     nodes: Annotated[int, Field(ge=1)]
+    nodes_from: NodeListRef | None = None   # read into `nodes` before validation
     start: Date | None = None
     owner: Name | None = None
 
@@ -624,7 +633,7 @@ def _anchor_series_paths(node, base: Path) -> None:
     """Make every `series: {path: ...}` and `trace: {path: ...}` relative to the file
     that wrote it."""
     if isinstance(node, dict):
-        for key in ("series", "trace", "temperature_series"):
+        for key in ("series", "trace", "temperature_series", "nodes_from"):
             ref = node.get(key)
             if isinstance(ref, dict) and isinstance(ref.get("path"), str):
                 ref["path"] = str((base / ref["path"]).resolve())
@@ -697,8 +706,43 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(data, where=str(path))
 
 
+def _count_listed_nodes(data: dict, where: str) -> dict:
+    """Fill `nodes` of every deployment that gives `nodes_from` (a copy of the mapping).
+    Anything malformed around it is left for validation to report."""
+    deployments = data.get("deployments") if isinstance(data, dict) else None
+    if not isinstance(deployments, list) or not any(isinstance(d, dict) and "nodes_from" in d for d in deployments):
+        return data
+    from .traces import load_node_list
+    gpus_per_node = {n.get("name"): n.get("gpus_per_node") for n in data.get("node_types") or [] if isinstance(n, dict)}
+    data = dict(data, deployments=[dict(d) if isinstance(d, dict) else d for d in deployments])
+    for i, dep in enumerate(data["deployments"]):
+        ref = dep.get("nodes_from") if isinstance(dep, dict) else None
+        if not isinstance(ref, dict) or not isinstance(ref.get("path"), str):
+            continue
+        here = f"{where}: deployments[{i}]"
+        if "nodes" in dep:
+            raise ConfigError(f"{here}: give nodes or nodes_from, not both")
+        n = gpus_per_node.get(dep.get("node_type"))
+        if not isinstance(n, int):
+            continue   # unknown node type: cross_check names it
+        shape = load_node_list(ref["path"]).shape()
+        models = ref.get("models") or sorted(shape)
+        unknown = [m for m in models if m not in shape]
+        if unknown:
+            raise ConfigError(f"{here}.nodes_from.models: {', '.join(map(repr, unknown))} not in the node list "
+                              f"(it has {', '.join(sorted(shape))})")
+        count = sum(shape[m].get(n, 0) for m in models)
+        if count == 0:
+            raise ConfigError(f"{here}.nodes_from: no {', '.join(models)} node in the node list has {n} GPUs "
+                              f"(node_type {dep.get('node_type')!r}); it has " +
+                              "; ".join(f"{m}: {sorted(shape[m])}" for m in models))
+        dep["nodes"] = count
+    return data
+
+
 def scenario_from_dict(data: dict, where: str = "config") -> Scenario:
     """Validate and cross-check an already-read scenario mapping. Raises ConfigError."""
+    data = _count_listed_nodes(data, where)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

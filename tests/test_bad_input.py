@@ -167,6 +167,16 @@ CASES = [
      ("tenants[1].workload.utilization", "85")),
     ("percent-for-fraction-reservation", set_at("tenants.0.reservation.utilization.mean", 70), (),
      ("tenants[0].reservation.utilization.mean", "70")),
+    ("node-list-unknown-model", set_at("deployments.0", {"site": "dc1", "node_type": "H100", "nodes_from": {
+        "path": str(ROOT / "tests" / "data" / "openb_nodes.csv"), "models": ["A100"]}}), (),
+     ("deployments[0].nodes_from.models", "'A100'", "G2")),
+    ("node-list-no-node-of-that-size", set_at("deployments.0", {"site": "dc1", "node_type": "H100", "nodes_from": {
+        "path": str(ROOT / "tests" / "data" / "openb_nodes.csv"), "models": ["P100"]}}), (),
+     ("deployments[0].nodes_from", "8 GPUs", "P100: [2]")),
+    ("node-list-and-nodes", set_at("deployments.0.nodes_from", {"path": str(ROOT / "tests" / "data" / "openb_nodes.csv")}),
+     (), ("deployments[0]", "not both")),
+    ("node-list-missing-file", set_at("deployments.0", {"site": "dc1", "node_type": "H100", "nodes_from": {
+        "path": "no_such_nodes.csv"}}), (), ("no_such_nodes.csv",)),
     ("lend-idle-not-a-bool", set_at("tenants.0.reservation.lend_idle", "sometimes"), (),
      ("tenants[0].reservation.lend_idle", "'sometimes'")),
     ("idle-above-max-power", set_at("node_types.0.gpu_idle_w", 800), (), ("node_types[0]", "gpu_idle_w")),

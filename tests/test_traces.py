@@ -425,3 +425,20 @@ def test_skip_bad_rows_flag_on_the_command_line(tmp_path):
     assert counted.returncode == 0, counted.stderr
     summary = json.loads((tmp_path / "out" / "t" / "summary.json").read_text())
     assert summary["variants"]["t"]["metrics"]["trace_rows_skipped"]["mean"] == 1
+
+
+def test_deployment_counts_its_nodes_in_a_node_list():
+    """`nodes_from` counts the node list's GPU nodes with the node type's GPUs per node."""
+    base = yaml.safe_load((ROOT / "configs" / "examples" / "tiny.yaml").read_text())
+    listed = {"path": str(DATA / "openb_nodes.csv")}
+    base["deployments"] = [{"site": "dc1", "node_type": "H100", "nodes_from": listed}]
+    assert scenario_from_dict(copy.deepcopy(base)).deployments[0].nodes == 2           # the two 8-GPU G2 nodes
+    base["node_types"][0]["gpus_per_node"] = 4
+    base["deployments"][0]["nodes_from"] = dict(listed, models=["T4"])
+    assert scenario_from_dict(copy.deepcopy(base)).deployments[0].nodes == 1
+    if (SHARED / "alibaba-gpu-2023").is_dir():   # the real openb cluster: 549 G2 + 39 G3 + 8 + 21 V100 8-GPU nodes
+        base["node_types"][0]["gpus_per_node"] = 8
+        base["sites"][0]["critical_it_mw"] = 10.0
+        base["deployments"][0]["nodes_from"] = {
+            "path": str(SHARED / "alibaba-gpu-2023" / "openb_node_list_gpu_node.csv.gz")}
+        assert scenario_from_dict(base).deployments[0].nodes == 617
