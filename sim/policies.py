@@ -15,6 +15,8 @@ The interface (add a policy by subclassing `Policy` and registering it in
   when it stops running (completed, preempted or failed).
 - `on_arrival(sched, node_type, job)`: optional; a newcomer was just pushed. The
   default dispatches; a policy may do less when it knows only the newcomer can start.
+- `uses_shadow = True` (a class attribute) to call `sched.shadow(job)`: the earliest
+  time and nodes at which running jobs' runtime estimates free room for `job`.
 
 All policies here block at the head of their order (a job that does not fit
 stops the ones behind it), except for what EASY backfill lets through.
@@ -41,6 +43,7 @@ def _in_arrival_order(queue: deque, job: int) -> None:
 
 class Policy:
     preemptive = False
+    uses_shadow = False   # True: the scheduler keeps running jobs by estimated end for `sched.shadow`
 
     def __init__(self, jobs, config, weights):
         self.jobs = jobs            # the job table (sim.records.JobTable)
@@ -133,6 +136,7 @@ class EasyBackfill(Fifo):
     capacity (the shadow time); a later job in a bounded window may start now if it
     fits and either ends (by its estimate) before the shadow time or stays off the
     nodes reserved for the head. The head is never delayed while estimates hold."""
+    uses_shadow = True
 
     def on_arrival(self, sched, node_type, job):
         """Every job in the window failed at the last dispatch and would fail again (free

@@ -102,6 +102,7 @@ class Scheduler:
         self._shadow_key: tuple | None = None
         self._shadow: tuple[float, frozenset] = (math.inf, frozenset())
         self.hooks: dict[str, tuple[bool, bool]] = {}   # policy overrides on_start, on_stop
+        self.track_ends = POLICIES[config.policy].uses_shadow   # running jobs by estimated end
         self.lending: dict[str, list[Reservation]] = {}  # node type -> reservations lending idle GPUs
         self.spot_gpus: dict[str, dict[str, int]] = {}   # node type -> site -> GPUs running spot jobs
 
@@ -349,7 +350,7 @@ class Scheduler:
             node_jobs = self.node_jobs[node_type]
             for node, _ in alloc:
                 node_jobs.setdefault(node, {})[job] = None
-        if self.config.policy == "easy_backfill":
+        if self.track_ends:
             end = now + jobs.estimate_left(job)
             self.est_end[job] = end
             bisect.insort(self.by_end[node_type], (end, job))

@@ -291,3 +291,52 @@ def test_interruptions_take_nodes_down_for_their_recovery_only(base):
     iv, _ = _outages(copy.deepcopy(base), failures_per_gpu_year=rate_h * 8760, repair_h=recovery_h)
     in_repair = ((iv["down_end_h"] - iv["down_start_h"]) * iv["down_gpus"]).sum() / 2400.0
     assert in_repair == pytest.approx(32 * rate_h * recovery_h, rel=0.05)
+
+
+def test_easy_backfill_a_long_jobs_failure_does_not_block_a_short_one(base):
+    """Two 4-GPU nodes. B ends at 5; the 8-GPU head H then waits for A (ends at 10) with
+    both nodes reserved. In the pass at 5, long L (1 GPU, 20 h) must avoid them and fails;
+    short S (1 GPU, 2 h) ends before 10 and may use them: it starts at 5, H still at 10."""
+    jobs = [dict(t=0, g=4, d=10), dict(t=0, g=4, d=5), dict(t=1, g=8, d=1), dict(t=2, g=1, d=20),
+            dict(t=3, g=1, d=2)]
+    table, _ = run(base, jobs, nodes=2, gpus_per_node=4, policy="easy_backfill")
+    assert starts(table) == [0, 0, 10, 11, 5]
+
+
+@pytest.mark.parametrize("window", [1, 3, 64])
+def test_easy_backfill_shortcuts_change_no_schedule(base, window):
+    """EASY's shortcuts (an arrival tries only itself; failed sizes skip bigger jobs; the
+    shadow looked up only when a job could fit) against the plain algorithm: every
+    arrival dispatches the whole queue, every job in the window is tried, in repeated
+    passes until one starts nothing. Same start times, job for job, on an overloaded
+    heavy-tailed workload with gang jobs in pods and runtime estimates off by up to 3x."""
+    from sim.policies import POLICIES, EasyBackfill
+
+    class PlainEasy(EasyBackfill):
+        def on_arrival(self, sched, node_type, job):
+            sched.dispatch(node_type)
+
+        def _backfill(self, sched, node_type):
+            q = self.queue
+            while True:
+                shadow_h, reserved = sched.shadow(q[0])
+                started = [job for job in list(q)[1:self.config.backfill_window + 1]
+                           if sched.try_start(job, avoid=reserved if self._needs_h(job) > shadow_h - sched.env.now
+                                              else frozenset())]
+                for job in started:
+                    q.remove(job)
+                if not started or len(q) < 2:
+                    return
+
+    base["node_types"][0]["nodes_per_pod"] = 2
+    fast = _heavy(copy.deepcopy(base), "easy_backfill", runtime_estimate_factor=2.0, arrival_rate_per_h=4.0,
+                  gang_in_pod=True)
+    fast = fast.model_copy(update={"scheduler": fast.scheduler.model_copy(update={"backfill_window": window})})
+    POLICIES["plain_easy"] = PlainEasy
+    try:
+        plain = fast.model_copy(update={"scheduler": fast.scheduler.model_copy(update={"policy": "plain_easy"})})
+        a, b = simulate(fast, 3, 0).jobs, simulate(plain, 3, 0).jobs
+    finally:
+        POLICIES.pop("plain_easy")
+    assert np.isnan(a["start_h"]).sum() > 10                     # overloaded: the window matters
+    np.testing.assert_array_equal(a["start_h"], b["start_h"])
