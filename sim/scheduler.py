@@ -303,27 +303,33 @@ class Scheduler:
         node_type = jobs.node_type[job]
         pool = self.pools[node_type]
         n, gpus = pool.gpus_per_node, jobs.gpus[job]
-        scratch: dict[int, int] = {}
-        if gpus > n:
-            count = -(-gpus // n)
-            key = (lambda node: pool.node_pod[node]) if jobs.in_pod[job] else (lambda node: pool.node_site[node])
-            newly: dict = {}
-        for end_h, other in self.by_end[node_type]:
-            for node, g in self.running[other][1]:
-                free = scratch.get(node, pool.node_free[node]) + g
-                scratch[node] = free
-                if gpus <= n:
+        by_end, running, node_free = self.by_end[node_type], self.running, pool.node_free
+        scratch: dict[int, int] = {}   # node -> free GPUs once the jobs walked so far have ended
+        if gpus <= n:                  # one node with enough free GPUs
+            for end_h, other in by_end:
+                for node, g in running[other][1]:
+                    free = scratch.get(node, node_free[node]) + g
                     if free >= gpus:
                         return end_h, frozenset([node])
-                elif free == n:
-                    group = key(node)
-                    newly.setdefault(group, []).append(node)
-                    whole = (pool.pod_whole[group] if jobs.in_pod[job]
-                             else pool.buckets[group][n])
-                    if len(whole) + len(newly[group]) >= count:
-                        need = count - len(newly[group])
-                        now_whole = list(islice(reversed(whole), max(0, need)))
-                        return end_h, frozenset(newly[group] + now_whole)
+                    scratch[node] = free
+            return math.inf, frozenset()
+        # whole nodes, enough of them in one pod (or site): those already whole, and those emptied
+        count = -(-gpus // n)
+        in_pod = jobs.in_pod[job]
+        group_of = pool.node_pod if in_pod else pool.node_site
+        newly: dict = {}
+        for end_h, other in by_end:
+            for node, g in running[other][1]:
+                free = scratch.get(node, node_free[node]) + g
+                scratch[node] = free
+                if free == n:
+                    group = group_of[node]
+                    emptied = newly.setdefault(group, [])
+                    emptied.append(node)
+                    whole = pool.pod_whole[group] if in_pod else pool.buckets[group][n]
+                    if len(whole) + len(emptied) >= count:
+                        now_whole = list(islice(reversed(whole), max(0, count - len(emptied))))
+                        return end_h, frozenset(emptied + now_whole)
         return math.inf, frozenset()
 
     # ------------------------------------------------------------ internals
