@@ -226,6 +226,10 @@ class NodeType(Strict):
     # checkpoints and the node is back after a short recovery; no spare is used.
     interruptions_per_gpu_year: Annotated[float, Field(ge=0, le=1000)] = 0.0
     interruption_recovery_h: DurationH = 1.0
+    # GPUs one outage takes out (default: the whole node). Smaller for a rack-scale node, such
+    # as a 4-GPU compute tray of a 72-GPU NVL72 rack: the node's jobs restart, the rest of it
+    # keeps serving. Spares are whole nodes, so there are none for a smaller failure domain.
+    failure_domain_gpus: Annotated[int, Field(ge=1)] | None = None
 
     @field_validator("gpu_max_w")
     @classmethod
@@ -234,6 +238,18 @@ class NodeType(Strict):
         if idle is not None and idle > gpu_max_w:
             raise ValueError(f"must be at least gpu_idle_w ({idle:g}), got {gpu_max_w:g}")
         return gpu_max_w
+
+    @field_validator("failure_domain_gpus")
+    @classmethod
+    def _domain_within_node(cls, domain: int | None, info) -> int | None:
+        n = info.data.get("gpus_per_node")
+        if domain is not None and n is not None and domain > n:
+            raise ValueError(f"must be at most gpus_per_node ({n}), got {domain}")
+        return domain
+
+    @property
+    def whole_node_outages(self) -> bool:
+        return self.failure_domain_gpus in (None, self.gpus_per_node)
 
     @property
     def node_max_w(self) -> float:

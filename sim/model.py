@@ -125,7 +125,8 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         nt = node_types[dep.node_type]
         rec.down(due_h, min(due_h + delay_h, s.horizon_h), idx, dep.nodes * nt.gpus_per_node)
         sched = scheduler_for(s.deployment_owner(dep))
-        spares = int(s.site(dep.site).spare_fraction * dep.nodes) if nt.failures_per_gpu_year > 0 else 0
+        spares = (int(s.site(dep.site).spare_fraction * dep.nodes)
+                  if nt.failures_per_gpu_year > 0 and nt.whole_node_outages else 0)
         in_service, spare_nodes = sched.nodes_online(nt.name, dep.site, dep.nodes, idx, nt.nodes_per_pod, spares)
         if nt.failures_per_gpu_year > 0:
             env.process(outages(env, sched, nt, in_service, spare_nodes, stream(seed, replica, f"failures/{idx}"),
@@ -208,8 +209,10 @@ def outages(env, sched: Scheduler, nt, in_service: list[int], spares: list[int] 
     it is back after an exponential time of mean `mean_down_h`. Hardware failures pass the
     site's `spares`: a spare takes the failed node's place at once, and the repaired node
     then becomes a spare. Interruptions pass None: the node just comes back. Both kinds
-    share `in_service`, so a node that is down cannot fail again. Draws come from the
-    deployment's own stream, so every variant sees the same outages of the same nodes."""
+    share `in_service`, so a node that is down cannot fail again. With a failure domain
+    smaller than the node, an outage takes only that many GPUs out and the node keeps
+    serving with the rest (no spares). Draws come from the deployment's own stream, so
+    every variant sees the same outages of the same nodes."""
     rate_per_node_h = per_gpu_year * nt.gpus_per_node / HOURS_PER_YEAR
 
     def back(node, hours):
@@ -222,6 +225,10 @@ def outages(env, sched: Scheduler, nt, in_service: list[int], spares: list[int] 
             sched.bring_up(nt.name, node)
             in_service.append(node)
 
+    def part_back(outage, hours):
+        yield env.timeout(hours)
+        sched.repair_gpus(outage)
+
     spares_in_use = [0]
     while True:
         gap = rng.exponential(1.0 / (rate_per_node_h * max(len(in_service), 1)))
@@ -230,6 +237,11 @@ def outages(env, sched: Scheduler, nt, in_service: list[int], spares: list[int] 
         if not in_service:
             continue
         index = int(pick * len(in_service))
+        if not nt.whole_node_outages:
+            outage = sched.fail_gpus(nt.name, in_service[index], nt.failure_domain_gpus)
+            if outage is not None:
+                env.process(part_back(outage, down_h))
+            continue
         if not sched.pools[nt.name].node_up[in_service[index]]:
             continue   # offline for maintenance: it cannot fail now
         node = in_service.pop(index)

@@ -97,6 +97,8 @@ class Scheduler:
         self.by_end: dict[str, list[tuple[float, int]]] = {}    # estimated ends, for backfill
         self.est_end: dict[int, float] = {}
         self.down_since: dict[tuple[str, int], float] = {}
+        self.broken: dict[int, tuple[str, int, int, float]] = {}   # outage -> node type, node, GPUs, since
+        self._next_outage = 0
         self.track_nodes = False   # jobs by node: only needed where nodes can fail
         self.version = 0           # bumped when capacity is freed or changes: invalidates the shadow
         self._shadow_key: tuple | None = None
@@ -180,11 +182,42 @@ class Scheduler:
         """A node fails: its jobs restart from their checkpoints, reservations lose its GPUs."""
         self.take_offline(node_type, node, failed=True)
 
-    def take_offline(self, node_type: str, node: int, failed: bool) -> None:
-        """A node leaves service: failed (its jobs lose the work since their checkpoints and
-        restart) or for maintenance (its jobs are preempted and resume without loss)."""
+    def fail_gpus(self, node_type: str, node: int, gpus: int) -> int | None:
+        """An outage of `gpus` GPUs of a node (a failure domain smaller than the node): its
+        jobs restart from their checkpoints, reservations give its GPUs back, and the GPUs
+        out are held until `repair_gpus`. None (nothing happens) when the node is offline or
+        has fewer working GPUs than that."""
+        pool = self.pools[node_type]
+        out = sum(g for t, n, g, _ in self.broken.values() if t == node_type and n == node)
+        if not pool.node_up[node] or pool.gpus_per_node - out < gpus:
+            return None
         now = self.env.now
         self.meter.advance(now)
+        self._clear_node(node_type, node, failed=True)
+        pool.take(node, gpus)
+        self.version += 1
+        outage, self._next_outage = self._next_outage, self._next_outage + 1
+        self.broken[outage] = (node_type, node, gpus, now)
+        self.dispatch(node_type)
+        return outage
+
+    def repair_gpus(self, outage: int) -> None:
+        """The GPUs of an outage are back (unless a maintenance window already took them)."""
+        if outage not in self.broken:
+            return
+        node_type, node, gpus, since = self.broken.pop(outage)
+        now = self.env.now
+        self.meter.advance(now)
+        pool = self.pools[node_type]
+        self.rec.down(since, now, pool.node_deployment[node], gpus)
+        pool.release(node, gpus)
+        self.version += 1
+        self.dispatch(node_type)
+
+    def _clear_node(self, node_type: str, node: int, failed: bool) -> None:
+        """Stop every job on a node (failed: they restart from their checkpoints; else they are
+        preempted and resume) and give back the reservations' GPUs on it."""
+        now = self.env.now
         pool = self.pools[node_type]
         for job in list(self.node_jobs[node_type].get(node, ())):
             self._stop(job, failed=failed)
@@ -197,6 +230,19 @@ class Scheduler:
             if node in res.held:
                 self._close_shortfall(res, now)
                 self._release_reserved(res, pool, node, res.held[node][0])
+
+    def take_offline(self, node_type: str, node: int, failed: bool) -> None:
+        """A node leaves service: failed (its jobs lose the work since their checkpoints and
+        restart) or for maintenance (its jobs are preempted and resume without loss)."""
+        now = self.env.now
+        self.meter.advance(now)
+        pool = self.pools[node_type]
+        self._clear_node(node_type, node, failed)
+        for outage, (t, n, gpus, since) in list(self.broken.items()):
+            if t == node_type and n == node:   # the whole node goes: its partial outage ends now
+                del self.broken[outage]
+                self.rec.down(since, now, pool.node_deployment[node], gpus)
+                pool.release(node, gpus)
         pool.take_down(node)
         self.version += 1
         self.down_since[(node_type, node)] = now
@@ -433,18 +479,22 @@ class Scheduler:
 
     def _fill_reservations(self, node_type: str) -> None:
         pool = self.pools[node_type]
+        spot_gpus = self.spot_gpus[node_type]
         now = self.env.now
         for res in self.reservations[node_type]:
             if res.granted >= res.target:
                 continue
+            free = pool.free_gpus if res.site is None else pool.site_free.get(res.site, 0)
+            if not free and not (sum(spot_gpus.values()) if res.site is None else spot_gpus.get(res.site, 0)):
+                continue   # nothing free and no spot work to reclaim in its scope: still short
             self._close_shortfall(res, now)
             self._grant(res, pool)
             if res.granted < res.target:
                 # reclaim from spot work, most recently started first
-                spot = sorted((j for j in self.active[node_type] if self.jobs.tier[j] == SPOT
-                               and (res.site is None or self.running[j][0].node_site[self.running[j][1][0][0]] == res.site)),
-                              key=lambda j: -self.jobs.run_start[j])
-                for victim in spot:
+                victims = sorted((j for j in self.active[node_type] if self.jobs.tier[j] == SPOT
+                                  and (res.site is None or self.running[j][0].node_site[self.running[j][1][0][0]] == res.site)),
+                                 key=lambda j: -self.jobs.run_start[j])
+                for victim in victims:
                     self.preempt(victim)
                     self._grant(res, pool)
                     if res.granted >= res.target:
@@ -509,6 +559,8 @@ class Scheduler:
         for (node_type, node), since in sorted(self.down_since.items()):
             pool = self.pools[node_type]
             self.rec.down(since, horizon_h, pool.node_deployment[node], pool.gpus_per_node)
+        for node_type, node, gpus, since in self.broken.values():
+            self.rec.down(since, horizon_h, self.pools[node_type].node_deployment[node], gpus)
         for pool in self.pools.values():
             pool.check()
 

@@ -177,6 +177,8 @@ CASES = [
      (), ("deployments[0]", "not both")),
     ("node-list-missing-file", set_at("deployments.0", {"site": "dc1", "node_type": "H100", "nodes_from": {
         "path": "no_such_nodes.csv"}}), (), ("no_such_nodes.csv",)),
+    ("failure-domain-above-node", set_at("node_types.0.failure_domain_gpus", 16), (),
+     ("node_types[0].failure_domain_gpus", "16", "gpus_per_node (8)")),
     ("lend-idle-not-a-bool", set_at("tenants.0.reservation.lend_idle", "sometimes"), (),
      ("tenants[0].reservation.lend_idle", "'sometimes'")),
     ("idle-above-max-power", set_at("node_types.0.gpu_idle_w", 800), (), ("node_types[0]", "gpu_idle_w")),

@@ -16,10 +16,11 @@ from sim.scheduler import Reservation, Scheduler, StrandingMeter
 ON_DEMAND, SPOT = 1, 2
 
 
-def run(base, jobs, nodes=1, gpus_per_node=4, fail=(), horizon=200.0, reservation=(), **scheduler):
+def run(base, jobs, nodes=1, gpus_per_node=4, fail=(), horizon=200.0, reservation=(), fail_gpus=(), **scheduler):
     """jobs: dicts with t (submit h), g (GPUs), d (duration h) and optional tier, tenant,
     est (runtime estimate h), ckpt (checkpoint interval h). fail: (time h, node) pairs.
-    reservation: (time h, GPUs held, GPUs guaranteed) steps of one reservation (profile 9)."""
+    reservation: (time h, GPUs held, GPUs guaranteed) steps of one reservation (profile 9).
+    fail_gpus: (time h, node, GPUs, repair h) outages of part of a node."""
     base["scheduler"] = {"scope": "pooled", **scheduler}
     cfg = scenario_from_dict(base).scheduler
     env = simpy.Environment()
@@ -31,7 +32,7 @@ def run(base, jobs, nodes=1, gpus_per_node=4, fail=(), horizon=200.0, reservatio
     rec = Recorder()
     sched = Scheduler(env, cfg, table, rec, StrandingMeter(), weights=[1.0, 1.0])
     sched.pool("g", gpus_per_node).plan_nodes("s1", nodes)
-    sched.track_nodes = bool(fail)
+    sched.track_nodes = bool(fail) or bool(fail_gpus)
     sched.nodes_online("g", "s1", nodes, 0, None)
 
     def arrivals():
@@ -49,8 +50,16 @@ def run(base, jobs, nodes=1, gpus_per_node=4, fail=(), horizon=200.0, reservatio
             yield env.timeout(t - env.now)
             sched.set_reservation(res, held, guaranteed)
 
+    def partial(t, node, gpus, repair_h):
+        yield env.timeout(t)
+        outage = sched.fail_gpus("g", node, gpus)
+        yield env.timeout(repair_h)
+        sched.repair_gpus(outage)
+
     env.process(arrivals())
     env.process(reserve())
+    for args in fail_gpus:
+        env.process(partial(*args))
     for t, node in fail:
         env.process(failure(t, node))
     env.run(until=horizon)
@@ -133,6 +142,17 @@ def test_failed_node_restarts_from_checkpoint_and_counts_badput(base):
     held = ((iv["job_end_h"] - iv["job_start_h"]) * iv["job_gpus"]).sum()
     assert held == pytest.approx(10.0 + 1.0)    # useful + badput, nothing twice
     assert iv["down_start_h"].tolist() == [7.0] and iv["down_end_h"].tolist() == [200.0]
+
+
+def test_an_outage_of_part_of_a_node_restarts_its_jobs_and_keeps_the_rest_serving(base):
+    """One 8-GPU node; 4 of its GPUs fail at 3 h for 2 h. A (4 GPUs) and B (2 GPUs) restart:
+    A fits in the 4 GPUs left at once, B waits for the repair at 5 h."""
+    jobs = [dict(t=0, g=4, d=10, ckpt=1.0), dict(t=0, g=2, d=10, ckpt=1.0)]
+    table, rec = run(base, jobs, nodes=1, gpus_per_node=8, fail_gpus=[(3.0, 0, 4, 2.0)])
+    assert table.restarts == [1, 1] and table.run_start == [3.0, 5.0]
+    assert table.end == [pytest.approx(10.0), pytest.approx(12.0)]   # hourly checkpoints: nothing lost at 3 h
+    iv = rec.arrays()
+    assert (iv["down_start_h"].tolist(), iv["down_end_h"].tolist(), iv["down_gpus"].tolist()) == ([3.0], [5.0], [4.0])
 
 
 def test_placement_strategies_choose_different_nodes():
@@ -291,6 +311,21 @@ def test_interruptions_take_nodes_down_for_their_recovery_only(base):
     iv, _ = _outages(copy.deepcopy(base), failures_per_gpu_year=rate_h * 8760, repair_h=recovery_h)
     in_repair = ((iv["down_end_h"] - iv["down_start_h"]) * iv["down_gpus"]).sum() / 2400.0
     assert in_repair == pytest.approx(32 * rate_h * recovery_h, rel=0.05)
+
+
+def test_outages_of_a_failure_domain_smaller_than_the_node(base):
+    """8-GPU nodes, 4-GPU failure domain, 0.01 faults per GPU-hour, 1 h repairs. A node has
+    0, 1 or 2 outages (a fault on a node with no working GPUs left does nothing): a birth-death
+    chain with births at 8 x 0.01 = 0.08 per hour in states 0 and 1 and deaths at k per hour,
+    so pi1 = 0.08 pi0, pi2 = 0.0032 pi0, and 4 (pi1 + 2 pi2) GPUs of 8 are down on average.
+    No spares are held back (they are whole nodes)."""
+    iv, _ = _outages(copy.deepcopy(base), gpus_per_node=8, interruptions_per_gpu_year=0.01 * 8760,
+                     interruption_recovery_h=1.0, failure_domain_gpus=4)
+    pi0 = 1 / (1 + 0.08 + 0.0032)
+    want = 4 * (0.08 + 2 * 0.0032) * pi0 / 8
+    down_share = ((iv["down_end_h"] - iv["down_start_h"]) * iv["down_gpus"]).sum() / (40 * 8 * 2400.0)
+    assert set(iv["down_gpus"].tolist()) == {4.0}
+    assert down_share == pytest.approx(want, rel=0.05)
 
 
 def test_easy_backfill_a_long_jobs_failure_does_not_block_a_short_one(base):
