@@ -4,10 +4,13 @@ preemption and node failures. The order in which jobs start is the policy's
 
 Reservations are contract capacity, not jobs: they are served first, from
 whatever is free in their scope, and reclaim GPUs from running spot jobs;
-what they still cannot get is recorded as shortfall. A job may run in several
+what they still cannot get is recorded as shortfall. A reservation may lend
+the GPUs its tenant leaves idle to spot work: then no other job may start if
+free plus spot GPUs would no longer cover what is lent. A job may run in several
 segments: a preempted job keeps its progress (suspend and resume); a job whose
 node fails loses the work since its last checkpoint (all of it without
-checkpoints), counted as badput, and is queued again. Completion and wake-up
+checkpoints), counted as badput, and is queued again (an outage may take a
+whole node or only part of it). Completion and wake-up
 timers carry the job's epoch, bumped whenever a segment ends, so a stale timer
 ignores itself: SimPy timeouts cannot be cancelled.
 """
