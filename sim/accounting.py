@@ -253,6 +253,8 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     online_gpu_h = host["online_gpu_h"]
     with np.errstate(invalid="ignore", divide="ignore"):
         metrics["gpu_utilization"] = np.where(online_gpu_h > 0, host["alloc_gpu_h"] / online_gpu_h, np.nan)
+    if len(s.tenants) > 1:
+        metrics.update(_tenant_utilization(s, runs, np.broadcast_to(online_gpu_h, (R,))))
     metrics["energy_it_mwh"] = host["energy_it_mwh"]
     metrics["energy_facility_mwh"] = host["energy_facility_mwh"]
     metrics["energy_cost_usd"] = host["energy_cost_usd"]
@@ -312,6 +314,21 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         "shortfall_gpu_h": host["shortfall_gpu_h"],
     }
     return VariantAccount(metrics, daily, monthly, month_starts, offered)
+
+
+def _tenant_utilization(s, runs, online_gpu_h) -> dict[str, np.ndarray]:
+    """Each tenant's share of the online GPU-hours: the GPUs its jobs and its reservation held
+    (they add up to `gpu_utilization`)."""
+    T = len(s.tenants)
+    held = np.zeros((len(runs), T))
+    for k, run in enumerate(runs):
+        iv = run.intervals
+        for kind, tenant_key in (("job", "tenant"), ("reserved", "profile")):
+            gpu_h = (iv[f"{kind}_end_h"] - iv[f"{kind}_start_h"]) * iv[f"{kind}_gpus"]
+            held[k] += np.bincount(iv[f"{kind}_{tenant_key}"], weights=gpu_h, minlength=T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(online_gpu_h[:, None] > 0, held / online_gpu_h[:, None], np.nan)
+    return {f"gpu_utilization[{t.name}]": share[:, i] for i, t in enumerate(s.tenants)}
 
 
 def _tenant_monthly(s, runs, months, n_months, xp, kind: str, tenant_key: str, gpus_key: str):

@@ -1,5 +1,6 @@
 """Per-replica job metrics beyond waits: completion time, bounded slowdown,
-preemptions, restarts, badput and goodput, and waits by tier and by tenant."""
+preemptions, restarts, badput and goodput, and waits by tier; by tenant, all of
+them where several tenants run jobs."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,6 +22,20 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else float("nan")
 
 
+def _per_job(jobs: dict[str, np.ndarray], mine: np.ndarray, done: np.ndarray, jct: np.ndarray,
+             floor: np.ndarray, suffix: str = "") -> dict[str, float]:
+    """Completion time, slowdown, preemptions, restarts and goodput of the jobs in `mine`."""
+    useful, lost = jobs["attained_gpu_h"][mine].sum(), jobs["badput_gpu_h"][mine].sum()
+    finished = mine[done]
+    return {
+        f"mean_jct_h{suffix}": _mean(jct[finished]),
+        f"mean_bounded_slowdown{suffix}": _mean(np.maximum(1.0, jct[finished] / floor[finished])),
+        f"preemptions{suffix}": float(jobs["preemptions"][mine].sum()),
+        f"restarts{suffix}": float(jobs["restarts"][mine].sum()),
+        f"goodput_share{suffix}": float(useful / (useful + lost)) if useful + lost > 0 else float("nan"),
+    }
+
+
 def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     state = jobs["state"]
     done = state == JobTable.COMPLETED
@@ -28,15 +43,11 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     jct = (jobs["end_h"] - jobs["submit_h"])[done]
     floor = np.maximum(jobs["duration_h"][done], SLOWDOWN_FLOOR_H)
     wait = censored_wait_h(jobs, s.horizon_h)
-    useful, lost = jobs["attained_gpu_h"].sum(), jobs["badput_gpu_h"].sum()
+    everyone = np.ones(state.size, dtype=bool)
     out = {
-        "mean_jct_h": _mean(jct),
+        **_per_job(jobs, everyone, done, jct, floor),
         "p95_jct_h": float(np.percentile(jct, 95)) if jct.size else float("nan"),
-        "mean_bounded_slowdown": _mean(np.maximum(1.0, jct / floor)),
-        "preemptions": float(jobs["preemptions"].sum()),
-        "restarts": float(jobs["restarts"].sum()),
-        "badput_gpu_hours": float(lost),
-        "goodput_share": float(useful / (useful + lost)) if useful + lost > 0 else float("nan"),
+        "badput_gpu_hours": float(jobs["badput_gpu_h"].sum()),
     }
     traces = [t.workload.trace for t in s.tenants if t.workload is not None and t.workload.trace is not None]
     if traces:
@@ -50,5 +61,7 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     tenants = sorted(set(jobs["tenant"][live].tolist()))
     if len(tenants) > 1:
         for t in tenants:
-            out[f"mean_wait_h[{s.tenants[t].name}]"] = _mean(wait[live & (jobs["tenant"] == t)])
+            name, mine = s.tenants[t].name, jobs["tenant"] == t
+            out[f"mean_wait_h[{name}]"] = _mean(wait[live & mine])
+            out.update(_per_job(jobs, mine, done, jct, floor, f"[{name}]"))
     return out

@@ -124,6 +124,20 @@ def test_invariants_hold(data, seed):
         assert ((state == JobTable.REJECTED) == too_big).all()
     assert v.metrics["energy_it_mwh"][0] > 0
     assert 0.0 <= v.metrics["gpu_utilization"][0] <= 1.0 + 1e-12
+    # per-tenant metrics add up to the fleet's
+    m = {k: x[0] for k, x in v.metrics.items()}
+    if len(s.tenants) > 1:
+        shares = sum(m[f"gpu_utilization[{t.name}]"] for t in s.tenants)
+        np.testing.assert_allclose(shares, m["gpu_utilization"], rtol=1e-9, atol=1e-12)
+    by_tenant = [t.name for t in s.tenants if f"preemptions[{t.name}]" in m]
+    if by_tenant:
+        for metric in ("preemptions", "restarts"):
+            assert sum(m[f"{metric}[{name}]"] for name in by_tenant) == m[metric]
+        done_by = {name: ((state == JobTable.COMPLETED) & (j["tenant"] == i)).sum()
+                   for i, name in enumerate(t.name for t in s.tenants)}
+        weighted = sum(m[f"mean_jct_h[{name}]"] * done_by[name] for name in by_tenant if done_by[name])
+        if done.sum():
+            np.testing.assert_allclose(weighted / done.sum(), m["mean_jct_h"], rtol=1e-9)
 
 
 @st.composite
