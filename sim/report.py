@@ -546,6 +546,7 @@ def report_document(exp: Experiment) -> Document:
                                "count with their wait so far.")
     doc.figure("fragmentation.png", "GPUs free while jobs that could use them were queued, in any scheduler of "
                                     "the variant.")
+    _tenant_section(doc, exp)
     doc.heading("Definitions")
     doc.bullets([
         "`gpu_utilization`: allocated GPU-hours / online GPU-hours.",
@@ -559,6 +560,30 @@ def report_document(exp: Experiment) -> Document:
         "finance conventions: see `sim/finance.py`; `npv_usd` discounts the unlevered free cash flow of "
         "`sim/finance.py` over the horizon at each company's discount rate, no terminal value."])
     return doc
+
+
+TENANT_METRICS = ("gpu_utilization", "mean_wait_h", "mean_jct_h", "preemptions", "restarts", "goodput_share")
+
+
+def _tenant_section(doc: Document, exp: Experiment) -> None:
+    """Who uses the fleet: each tenant's share of the GPU-hours and, where several tenants run
+    jobs, their job metrics; replica means, one column per variant."""
+    names = [v.name for v in exp.variants]
+    metrics = [exp.summary["variants"][n]["metrics"] for n in names]
+    tenants = [t.name for t in exp.variants[0].scenario.tenants]
+    def values(m):
+        return [(v.get(f"{m}[{t}]") or {}).get("mean") for t in tenants for v in metrics]
+    # a metric equal for every tenant and variant (no preemptions anywhere, say) tells nothing here
+    shown = [m for m in TENANT_METRICS if any(x is not None for x in values(m)) and len(set(values(m))) > 1]
+    if len(tenants) < 2 or not shown:
+        return
+    doc.heading("By tenant", level=3)
+    head = ["tenant", *(f"`{m}` {n}" if len(names) > 1 else f"`{m}`" for m in shown for n in names)]
+    rows = [[t, *(fmt_value((v.get(f"{m}[{t}]") or {}).get("mean"), unit_of(m)) for m in shown for v in metrics)]
+            for t in tenants]
+    doc.table(head, rows)
+    doc.para("`gpu_utilization[tenant]`: the GPU-hours its jobs and its reservation held over the online "
+             "GPU-hours (the tenants add up to `gpu_utilization`).")
 
 
 def _finance_notes(exp: Experiment) -> list[str]:

@@ -123,3 +123,20 @@ def test_rerun_replaces_results_atomically(tmp_path):
     for _ in range(2):
         assert run_cli("configs/examples/tiny.yaml", "--out", tmp_path, "--quiet").returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]
+
+
+def test_report_breaks_metrics_down_by_tenant(tmp_path):
+    """Two clouds' customers: pooling cuts the hot cloud's customers' wait, and the report's
+    tenant table shows it with the values of summary.json."""
+    assert run_cli("configs/examples/horizontal_merger.yaml", "--out", tmp_path, "--quiet").returncode == 0
+    folder = tmp_path / "horizontal_merger"
+    report = (folder / "report.md").read_text()
+    metrics = json.loads((folder / "summary.json").read_text())["variants"]
+    merged, standalone = (metrics[v]["metrics"] for v in ("horizontal_merger", "horizontal_standalone"))
+    table = report[report.index("### By tenant"):]
+    row = next(line for line in table.splitlines() if line.startswith("| east_customers |"))
+    share = merged["gpu_utilization[east_customers]"]["mean"]
+    assert f"{share:.3f}" in row
+    assert merged["mean_wait_h[east_customers]"]["mean"] < standalone["mean_wait_h[east_customers]"]["mean"]
+    total = sum(merged[f"gpu_utilization[{t}]"]["mean"] for t in ("east_customers", "west_customers"))
+    assert total == pytest.approx(merged["gpu_utilization"]["mean"])
