@@ -103,11 +103,6 @@ def reservation_target_intervals(s: Scenario):
     return rows
 
 
-def _waits(s: Scenario, jobs: dict[str, np.ndarray]) -> np.ndarray:
-    """Wait of every non-rejected job; jobs still queued count with their wait so far."""
-    return censored_wait_h(jobs, s.horizon_h)[jobs["state"] != JobTable.REJECTED]
-
-
 def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> float:
     """GPU-hour weighted SLA attainment: reserved GPU-hours delivered plus GPU-hours of jobs
     that started within their tenant's max_wait_h, over everything with an SLA. Queued jobs
@@ -263,22 +258,11 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
 
     targets = reservation_target_intervals(s)
     contracted_gpu_h = sum((min(b, H) - a) * g for a, b, g, _ in targets)
-    for name in ("jobs_submitted", "jobs_completed", "jobs_unfinished", "jobs_rejected", "mean_wait_h",
-                 "p95_wait_h", "p99_wait_h", "sla_attainment", "stranded_gpu_hours",
-                 "reserved_shortfall_gpu_hours"):
+    for name in ("sla_attainment", "stranded_gpu_hours", "reserved_shortfall_gpu_hours"):
         metrics[name] = np.empty(R)
     for k, run in enumerate(runs):
-        st = run.jobs["state"]
-        waits = _waits(s, run.jobs)
         shortfall = float(((run.intervals["shortfall_end_h"] - run.intervals["shortfall_start_h"])
                            * run.intervals["shortfall_gpus"]).sum())
-        metrics["jobs_submitted"][k] = st.size
-        metrics["jobs_completed"][k] = (st == JobTable.COMPLETED).sum()
-        metrics["jobs_unfinished"][k] = ((st == JobTable.RUNNING) | (st == JobTable.QUEUED)).sum()
-        metrics["jobs_rejected"][k] = (st == JobTable.REJECTED).sum()
-        metrics["mean_wait_h"][k] = waits.mean() if waits.size else np.nan
-        metrics["p95_wait_h"][k] = np.percentile(waits, 95) if waits.size else np.nan
-        metrics["p99_wait_h"][k] = np.percentile(waits, 99) if waits.size else np.nan
         metrics["sla_attainment"][k] = _sla(s, run.jobs, contracted_gpu_h, shortfall)
         metrics["stranded_gpu_hours"][k] = run.stranded_gpu_h
         metrics["reserved_shortfall_gpu_hours"][k] = shortfall

@@ -1,6 +1,6 @@
-"""Per-replica job metrics beyond waits: completion time, bounded slowdown,
-preemptions, restarts, badput and goodput, and waits by tier; by tenant, all of
-them where several tenants run jobs."""
+"""Per-replica job metrics: counts, waits, completion time, bounded slowdown,
+preemptions, restarts, badput and goodput; waits by tier; by tenant, where
+several tenants run jobs."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +44,15 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     floor = np.maximum(jobs["duration_h"][done], SLOWDOWN_FLOOR_H)
     wait = censored_wait_h(jobs, s.horizon_h)
     everyone = np.ones(state.size, dtype=bool)
+    waits = wait[live]   # jobs still queued count with their wait so far
     out = {
+        "jobs_submitted": float(state.size),
+        "jobs_completed": float(done.sum()),
+        "jobs_unfinished": float(((state == JobTable.RUNNING) | (state == JobTable.QUEUED)).sum()),
+        "jobs_rejected": float((~live).sum()),
+        "mean_wait_h": _mean(waits),
+        "p95_wait_h": float(np.percentile(waits, 95)) if waits.size else float("nan"),
+        "p99_wait_h": float(np.percentile(waits, 99)) if waits.size else float("nan"),
         **_per_job(jobs, everyone, done, jct, floor),
         "p95_jct_h": float(np.percentile(jct, 95)) if jct.size else float("nan"),
         "badput_gpu_hours": float(jobs["badput_gpu_h"].sum()),
