@@ -28,23 +28,16 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sim.config import scenario_from_dict  # noqa: E402
 from sim.model import simulate  # noqa: E402
 from sim.workload import job_stream  # noqa: E402
+from bench.fleet import one_site  # noqa: E402
 
 SEED = 1
 
 
 def scenario(jobs: int, gpus: int, load: float):
     rate = load * gpus  # mean duration 1 h
-    return scenario_from_dict({
-        "scenario": "bench", "start": "2026-01-01", "horizon": jobs / rate,
-        "companies": [{"name": "c"}],
-        "sites": [{"name": "s", "owner": "c", "critical_it_mw": 1000.0,
-                   "energy_price": {"flat_usd_per_mwh": 50.0}, "carbon": {"flat_kg_per_mwh": 400.0}}],
-        "node_types": [{"name": "g", "gpus_per_node": 8, "gpu_idle_w": 100.0, "gpu_max_w": 700.0}],
-        "deployments": [{"site": "s", "node_type": "g", "nodes": gpus // 8}],
-        "tenants": [{"name": "t", "provider": "c", "workload": {
-            "node_type": "g", "arrival_rate_per_h": rate, "gpus": {"dist": "fixed", "value": 1},
-            "duration_h": {"dist": "exponential", "mean": 1.0}}}],
-    })
+    return scenario_from_dict(one_site("bench", jobs / rate, gpus // 8, {
+        "arrival_rate_per_h": rate, "gpus": {"dist": "fixed", "value": 1},
+        "duration_h": {"dist": "exponential", "mean": 1.0}}))
 
 
 def bare_simpy(submit: np.ndarray, duration: np.ndarray, servers: int, horizon: float) -> np.ndarray:
@@ -103,19 +96,11 @@ def cluster_scenario(jobs: int, policy: str = "easy_backfill", load: float = 0.9
     weights = [40, 10, 10, 15, 8, 6, 5, 3, 2, 1]
     mean_gpus = sum(a * b for a, b in zip(sizes, weights)) / sum(weights)
     rate = load * 50_000 / (mean_gpus * 4.0)
-    return scenario_from_dict({
-        "scenario": "cluster", "start": "2026-01-01", "horizon": jobs / rate,
-        "companies": [{"name": "c"}],
-        "sites": [{"name": "s", "owner": "c", "critical_it_mw": 1000.0,
-                   "energy_price": {"flat_usd_per_mwh": 50.0}, "carbon": {"flat_kg_per_mwh": 400.0}}],
-        "node_types": [{"name": "g", "gpus_per_node": 8, "gpu_idle_w": 100.0, "gpu_max_w": 700.0}],
-        "deployments": [{"site": "s", "node_type": "g", "nodes": 6250}],
-        "tenants": [{"name": "t", "provider": "c", "workload": {
-            "node_type": "g", "arrival_rate_per_h": rate, "runtime_estimate_factor": 2.0,
-            "gpus": {"dist": "empirical", "values": sizes, "weights": weights},
-            "duration_h": {"dist": "lognormal", "mean": 4.0, "sigma": 1.5}}}],
-        "scheduler": {"policy": policy, "placement": "best_fit", "scope": "pooled", "backfill_window": 64},
-    })
+    return scenario_from_dict(one_site("cluster", jobs / rate, 6250, {
+        "arrival_rate_per_h": rate, "runtime_estimate_factor": 2.0,
+        "gpus": {"dist": "empirical", "values": sizes, "weights": weights},
+        "duration_h": {"dist": "lognormal", "mean": 4.0, "sigma": 1.5}},
+        scheduler={"policy": policy, "placement": "best_fit", "scope": "pooled", "backfill_window": 64}))
 
 
 def time_cluster(jobs: int, repeats: int = REPEATS, load: float = 0.95) -> tuple[int, float, float]:

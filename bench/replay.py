@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sim.config import ConfigError, scenario_from_dict  # noqa: E402
 from sim.model import simulate  # noqa: E402
 from sim.traces import load_trace  # noqa: E402
+from bench.fleet import one_site  # noqa: E402
 
 PHILLY = os.path.normpath(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "..", "shared",
                                       "data", "philly", "philly_jobs.csv.gz"))
@@ -32,17 +33,11 @@ TARGET = 50_000
 
 def philly_scenario(policy: str, time_scale: float, path: str = PHILLY) -> dict:
     horizon_d = 110 * time_scale + 60  # every job submitted, and room for the queue to drain
-    return {
-        "scenario": "philly_bench", "start": "2017-09-04", "horizon": f"{horizon_d:.0f}d", "replicas": 1,
-        "companies": [{"name": "msr"}],
-        "sites": [{"name": "philly", "owner": "msr", "critical_it_mw": 2.0,
-                   "energy_price": {"flat_usd_per_mwh": 60.0}, "carbon": {"flat_kg_per_mwh": 400.0}}],
-        "node_types": [{"name": "P100x8", "gpus_per_node": 8, "gpu_idle_w": 50.0, "gpu_max_w": 250.0}],
-        "deployments": [{"site": "philly", "node_type": "P100x8", "nodes": 352}],
-        "tenants": [{"name": "philly", "provider": "msr", "workload": {
-            "node_type": "P100x8", "trace": {"path": path, "format": "philly", "time_scale": time_scale}}}],
-        "scheduler": {"policy": policy, "scope": "pooled"},
-    }
+    return one_site("philly_bench", f"{horizon_d:.0f}d", 352, {
+        "trace": {"path": path, "format": "philly", "time_scale": time_scale}},
+        start="2017-09-04", company="msr", site="philly", tenant="philly", critical_it_mw=2.0, usd_per_mwh=60.0,
+        node_type={"name": "P100x8", "gpus_per_node": 8, "gpu_idle_w": 50.0, "gpu_max_w": 250.0},
+        scheduler={"policy": policy, "scope": "pooled"}, replicas=1)
 
 
 def main() -> None:

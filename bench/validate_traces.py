@@ -31,6 +31,7 @@ from sim.fit import duration_block, fit_trace, model_gpu_h, render  # noqa: E402
 from sim.model import simulate  # noqa: E402
 from sim.records import JobTable  # noqa: E402
 from sim.traces import load_node_list, load_trace, openb_pods  # noqa: E402
+from bench.fleet import one_site  # noqa: E402
 
 DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "..", "shared",
                                     "data"))
@@ -478,17 +479,11 @@ def openb_section() -> tuple[str, list[list[str]]]:
     milli = pods.gpu_milli[pods.num_gpu > 0]
     eight = {m: sizes[8] for m, sizes in shape.items() if 8 in sizes}
     n8 = sum(eight.values())
-    s = scenario_from_dict({
-        "scenario": "openb_replay", "start": "2023-01-02", "horizon": "150d", "replicas": 1,
-        "companies": [{"name": "alibaba"}],
-        "sites": [{"name": "pai", "owner": "alibaba", "critical_it_mw": 10.0,
-                   "energy_price": {"flat_usd_per_mwh": 60.0},
-                   "carbon": {"flat_kg_per_mwh": 500.0}}],
-        "node_types": [{"name": "gpu8", "gpus_per_node": 8, "gpu_idle_w": 60.0, "gpu_max_w": 300.0}],
-        "deployments": [{"site": "pai", "node_type": "gpu8", "nodes": n8}],
-        "tenants": [{"name": "openb", "provider": "alibaba", "workload": {
-            "node_type": "gpu8", "trace": {"path": path, "format": "alibaba_openb"}}}],
-        "scheduler": {"policy": "fifo", "scope": "pooled"}})
+    s = scenario_from_dict(one_site(
+        "openb_replay", "150d", n8, {"trace": {"path": path, "format": "alibaba_openb"}},
+        start="2023-01-02", company="alibaba", site="pai", tenant="openb", critical_it_mw=10.0, usd_per_mwh=60.0,
+        kg_per_mwh=500.0, node_type={"name": "gpu8", "gpus_per_node": 8, "gpu_idle_w": 60.0, "gpu_max_w": 300.0},
+        scheduler={"policy": "fifo", "scope": "pooled"}, replicas=1))
     run = simulate(s, 0, 0)
     order = np.argsort(trace.submit_s, kind="stable")   # the replay's job order
     rec_wait = trace.wait_s[order]

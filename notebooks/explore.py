@@ -89,7 +89,7 @@ def _(np, plt, results, site_pick):
             _ax_u.plot(_days, np.where(_online > 0, _alloc / _online, np.nan), label=_variant, lw=1)
         _ax_c.plot(_days, _alloc, label=f"{_variant}: allocated", lw=1)
     _ax_c.plot(_days, _online, "k--", lw=1, label="online")
-    _ax_u.set_ylabel("utilization (allocated / _online)")
+    _ax_u.set_ylabel("utilization (allocated / online)")
     _ax_c.set_ylabel("GPUs")
     _ax_u.set_title(f"Utilization and capacity: {site_pick.value}")
     _ax_u.legend()
@@ -128,9 +128,9 @@ def _(daily, plt, results, site_pick):
         _, _carbon = daily(_variant, "carbon_t")
         _ax_p.plot(_days, _power, label=_variant, lw=1)
         _ax_k.plot(_days, _carbon, label=_variant, lw=1)
-    _ax_p.set_ylabel("facility _power (MW)")
+    _ax_p.set_ylabel("facility power (MW)")
     _ax_k.set_ylabel("carbon (t CO2e / day)")
-    _ax_p.set_title(f"Energy and _carbon: {site_pick.value}")
+    _ax_p.set_title(f"Energy and carbon: {site_pick.value}")
     _ax_p.legend()
     _fig_energy.tight_layout()
     _fig_energy
@@ -161,7 +161,7 @@ def _(company_pick, np, plt, results):
 @app.cell
 def _(mo, results):
     _tornado = results.folder / "tornado.png"
-    mo.image(str(_tornado)) if _tornado.exists() else mo.md("_No sweep in this run: no _tornado chart._")
+    mo.image(str(_tornado)) if _tornado.exists() else mo.md("_No sweep in this run: no tornado chart._")
     return
 
 

@@ -93,13 +93,14 @@ def hourly_pue(s: Scenario, n_hours: int) -> np.ndarray:
 
 
 def reservation_target_intervals(s: Scenario):
-    """(start_h, end_h, gpus, tenant) of every contracted reservation level."""
+    """(start_h, end_h, gpus, tenant) of every contracted reservation level, within the horizon."""
     rows = []
     for t_idx, tenant in enumerate(s.tenants):
         if tenant.reservation is not None:
             for a, b, gpus in reservation_levels(s, tenant.reservation):
-                if b > max(a, 0.0) and gpus > 0:
-                    rows.append((max(a, 0.0), b, float(gpus), t_idx))
+                a, b = max(a, 0.0), min(b, s.horizon_h)
+                if b > a and gpus > 0:
+                    rows.append((a, b, float(gpus), t_idx))
     return rows
 
 

@@ -15,18 +15,18 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .config import Scenario, _resolve_includes
+from . import yamlpath
+from .config import ConfigError, Scenario
 from .experiment import Experiment, run_experiment, setup
 from .results import write_results
 
-__all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if", "set_value"]
+__all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if"]
 
 
 def load_config(path: str | Path, replica: int = 0) -> Scenario:
@@ -118,16 +118,18 @@ def load_results(folder: str | Path, jobs: bool = True) -> Results:
 
 # ---------------------------------------------------------------- what-if
 
-_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+# the parameters of a distribution that scale with its value (not a lognormal's sigma, not weights)
+_SCALED_PARAMS = ("value", "mean", "sd", "low", "mode", "high", "min", "max", "values")
 
 
-def set_value(data: dict, path: str, value) -> None:
-    """Set `value` at a YAML path such as `tenants[2].workload.growth_per_year`."""
-    steps = [name if name else int(index) for name, index in _STEP.findall(path)]
-    node = data
-    for step in steps[:-1]:
-        node = node[step]
-    node[steps[-1]] = value
+def _scaled(value, k: float, where: str):
+    """A price times k: a number, or an uncertain one (a distribution) with its parameters scaled."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value * k
+    if isinstance(value, dict) and "dist" in value:
+        return {key: (([v * k for v in x] if isinstance(x, list) else x * k) if key in _SCALED_PARAMS else x)
+                for key, x in value.items()}
+    raise ConfigError(f"{where}: expected a number or a distribution to scale, got {value!r}")
 
 
 def _edit(raw: dict, hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year,
@@ -143,19 +145,21 @@ def _edit(raw: dict, hosting_fee_usd_per_kw_month, energy_price_scale, demand_gr
     if energy_price_scale != 1.0:
         for site in raw.get("sites") or []:
             price = site.get("energy_price") or {}
-            if "flat_usd_per_mwh" in price:
-                price["flat_usd_per_mwh"] *= energy_price_scale
-            tou = price.get("time_of_use")
-            if tou:
-                tou["peak_usd_per_mwh"] *= energy_price_scale
-                tou["offpeak_usd_per_mwh"] *= energy_price_scale
+            places = [(price, "flat_usd_per_mwh")] + [(price.get("time_of_use") or {}, k)
+                                                      for k in ("peak_usd_per_mwh", "offpeak_usd_per_mwh")]
+            for holder, key in places:
+                if key in holder:
+                    holder[key] = _scaled(holder[key], energy_price_scale, f"sites[{site.get('name')}]: {key}")
     if demand_growth_per_year is not None:
         for tenant in raw.get("tenants") or []:
             workload = tenant.get("workload")
             if workload and "trace" not in workload:
                 workload["growth_per_year"] = demand_growth_per_year
     for path, value in (edits or {}).items():
-        set_value(raw, path, value)
+        try:
+            raw = yamlpath.assign(raw, path, value)
+        except yamlpath.PathError as exc:
+            raise ConfigError(f"edits: {exc}") from None
     return raw
 
 
@@ -167,14 +171,12 @@ def what_if(config: str | Path, *, hosting_fee_usd_per_kw_month: float | None = 
     flat and time-of-use energy prices (hourly series files are left as they are), every
     synthetic workload's demand growth, every workload's GPU rental price decline per year,
     and any other value by YAML path in `edits`."""
-    main = _resolve_includes(Path(config))
-    variants = setup(config).variants   # checks the config (and any uncertain inputs) first
-    base = Path(variants[1].where) if len(variants) > 1 else None
+    variants = setup(config).variants   # read and checked once: the config, then its baseline if any
     args = (hosting_fee_usd_per_kw_month, energy_price_scale, demand_growth_per_year, price_decline_per_year, edits)
     with tempfile.TemporaryDirectory() as tmp:
-        edited = _edit(main, *args)
-        if base is not None:
-            (Path(tmp) / "baseline.yaml").write_text(yaml.safe_dump(_edit(_resolve_includes(base), *args)))
+        edited = _edit(variants[0].raw, *args)
+        if len(variants) > 1:
+            (Path(tmp) / "baseline.yaml").write_text(yaml.safe_dump(_edit(variants[1].raw, *args)))
             edited["baseline"] = "baseline.yaml"
         path = Path(tmp) / "config.yaml"
         path.write_text(yaml.safe_dump(edited))

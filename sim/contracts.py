@@ -102,11 +102,14 @@ def deployment_delay_h(s: Scenario, seed: int, replica: int, dep) -> float:
 
 
 def contract_delays_h(s: Scenario, draws: list[tuple[int, int]] | None, R: int) -> np.ndarray:
-    """(contracts, replicas) delivery delays; none without the replicas' (seed, replica)."""
+    """(contracts, replicas) delivery delays: the site's for a contract that has a
+    `delivery_delay` (as the engine delays its client's deployments), none for the others
+    or without the replicas' (seed, replica)."""
     out = np.zeros((len(s.hosting_contracts), R))
     if draws is not None:
         for i, h in enumerate(s.hosting_contracts):
-            out[i] = [site_delay_h(s, seed, k, h.site) for seed, k in draws]
+            if h.delivery_delay is not None:
+                out[i] = [site_delay_h(s, seed, k, h.site) for seed, k in draws]
     return out
 
 

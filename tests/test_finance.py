@@ -1,5 +1,6 @@
 """Money against closed forms and hand computation (DESIGN §9)."""
 import copy
+import datetime as dt
 
 import numpy as np
 import pytest
@@ -338,6 +339,35 @@ def test_intercompany_nets_to_zero_with_synergies_ramping(base):
     synergies = fin.lines["synergies_usd"][0, 0]
     assert synergies[:12].sum() == pytest.approx(1000 * 8759 / 2, rel=1e-12)   # sum of h / 8760 x 1000 per hour
     assert synergies[12:24].sum() == pytest.approx(8.76e6, rel=1e-12)
+
+
+def test_a_contract_without_a_delay_is_billed_on_time_at_a_late_site(base):
+    """Two clients at one site; only b's contract has a delivery delay. The engine delays only
+    b's deployments, so only b's fees move: c pays from its own start."""
+    base["start"], base["horizon"] = "2026-01-01", "1y"
+    base["companies"] = [{"name": "host"}, {"name": "b"}, {"name": "c"}]
+    base["sites"][0]["owner"] = "host"
+    contract = {"host": "host", "site": "s1", "billable_mw": 5, "fee_usd_per_kw_month": 120, "term": "12y",
+                "start": "2026-02-01"}
+    base["hosting_contracts"] = [dict(contract, client="b", delivery_delay={"probability": 1.0, "mean_delay": "30d"}),
+                                 dict(contract, client="c")]
+    fin = _variant(scenario_from_dict(base)).finance
+    paid = fin.lines["hosting_fees_paid_usd"][0]
+    b, c = fin.companies.index("b"), fin.companies.index("c")
+    assert paid[c][0] == 0 and paid[c][1] == pytest.approx(5000 * 120 * 672 / HOURS_PER_MONTH)   # all of February
+    assert paid[b][1] < paid[c][1]                                                             # b starts late
+
+
+def test_a_reservation_starting_after_the_horizon_counts_nothing(base):
+    """A contract that begins after the horizon adds no contracted GPU-hours (it used to add a
+    negative amount) and leaves offered load and SLA attainment alone."""
+    s = _reserved(copy.deepcopy(base), 0.5, with_jobs=True)
+    late = s.tenants[0].model_copy(update={"name": "later", "reservation": s.tenants[0].reservation.model_copy(
+        update={"start": dt.date(2027, 1, 1), "term": 720.0})})
+    with_late = s.model_copy(update={"tenants": [*s.tenants, late]})
+    a, b = _variant(s), _variant(with_late)
+    assert b.account.offered_load == a.account.offered_load
+    assert b.metrics["sla_attainment"][0] == a.metrics["sla_attainment"][0]
 
 
 # ---------------------------------------------------------------- legacy loads

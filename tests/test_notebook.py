@@ -100,3 +100,19 @@ def test_api_takes_configs_with_uncertain_inputs(tmp_path):
     draws = exp.variants[0].samples["sites[0].pue"]
     assert [api.load_config(config, replica=k).sites[0].pue for k in (0, 1)] == draws
     assert draws[0] != draws[1]
+
+
+def test_what_if_edits_by_name_and_scales_uncertain_prices(tmp_path):
+    """`edits` takes any YAML path the command line takes (`sites[dc1].pue`); a malformed one is a
+    ConfigError; an uncertain energy price is scaled with its distribution."""
+    from sim.config import ConfigError
+    raw = yaml.safe_load((ROOT / "configs" / "examples" / "tiny.yaml").read_text())
+    raw["sites"][0]["energy_price"]["flat_usd_per_mwh"] = {"dist": "uniform", "low": 60.0, "high": 70.0}
+    config = tmp_path / "uncertain_price.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    by_name = api.what_if(config, edits={"sites[dc1].pue": 1.5}, energy_price_scale=2.0, replicas=2)
+    assert by_name.variants[0].scenario.sites[0].pue == 1.5
+    draws = by_name.variants[0].samples["sites[0].energy_price.flat_usd_per_mwh"]
+    assert all(120.0 <= x <= 140.0 for x in draws)
+    with pytest.raises(ConfigError, match="edits: "):
+        api.what_if(config, edits={"scheduler..policy!!": "fifo"}, replicas=1)
