@@ -40,6 +40,7 @@ class Pool:
         self.buckets: dict[str, list[dict[int, None]]] = {}   # site -> k -> nodes with k free
         self.pod_whole: dict[int, dict[int, None]] = {}        # pod -> wholly free nodes
         self.site_nodes_eventual: dict[str, int] = {}
+        self.largest_pod = 0                                   # nodes, once every deployment is in
         self.online_gpus = 0
         self.free_gpus = 0
         self.whole_nodes = 0                                   # wholly free nodes, all sites
@@ -48,9 +49,10 @@ class Pool:
         self._tree: list[int] = [-1, -1]                       # first-fit: max free per subtree
 
     # -- building
-    def plan_nodes(self, site: str, nodes: int) -> None:
+    def plan_nodes(self, site: str, nodes: int, nodes_per_pod: int | None = None) -> None:
         """Record future capacity, so that 'can this job ever fit' is known up front."""
         self.site_nodes_eventual[site] = self.site_nodes_eventual.get(site, 0) + nodes
+        self.largest_pod = max(self.largest_pod, min(nodes, nodes_per_pod or nodes))
 
     def add_nodes(self, site: str, nodes: int, deployment: int, nodes_per_pod: int | None) -> list[int]:
         n = self.gpus_per_node
@@ -75,11 +77,12 @@ class Pool:
             self.bring_up(node)
         return ids
 
-    def could_ever_fit(self, gpus: int) -> bool:
+    def could_ever_fit(self, gpus: int, in_pod: bool = False) -> bool:
         n = self.gpus_per_node
         if gpus <= n:
             return any(self.site_nodes_eventual.values())
-        return -(-gpus // n) <= max(self.site_nodes_eventual.values(), default=0)
+        room = self.largest_pod if in_pod else max(self.site_nodes_eventual.values(), default=0)
+        return -(-gpus // n) <= room
 
     # -- the one place where a node's free GPUs change
     def _set_free(self, node: int, free: int) -> None:

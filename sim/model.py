@@ -101,7 +101,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
     for dep in s.deployments:
         nt = node_types[dep.node_type]
         sched = scheduler_for(s.deployment_owner(dep))
-        sched.pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes)
+        sched.pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes, nt.nodes_per_pod)
         sched.track_nodes |= nt.failures_per_gpu_year > 0 or nt.interruptions_per_gpu_year > 0 or any(
             m.site == dep.site and m.node_type in (None, nt.name) for m in s.maintenance)
     tenant_scheduler = []

@@ -173,6 +173,7 @@ class EasyBackfill(Fifo):
         pool = sched.pools[node_type]
         jobs = self.jobs
         gpus_of, in_pod, estimate, remaining, duration = jobs.gpus, jobs.in_pod, jobs.estimate, jobs.remaining, jobs.duration
+        tier, guarded = jobs.tier, bool(sched.lending[node_type])
         # A job that does not fit means no bigger job fits under the same or stricter constraints
         # (long is stricter than short, in one pod stricter than anywhere in a site): failed[long][pod]
         # is the smallest size known not to fit, and bigger jobs are skipped without a try.
@@ -206,6 +207,8 @@ class EasyBackfill(Fifo):
                 started.add(job)
                 continue
             blocked += 1
+            if guarded and tier[job] != SPOT:
+                continue   # it may have fitted, but not taken GPUs a reservation lent: says nothing of spot jobs
             for stricter in ((True,) if long_job else (False, True)):
                 for stricter_pod in ((True,) if pod else (False, True)):
                     failed[stricter][stricter_pod] = min(failed[stricter][stricter_pod], gpus)

@@ -146,7 +146,7 @@ class Scheduler:
         self.meter.advance(self.env.now)
         node_type = self.jobs.node_type[job]
         pool = self.pools.get(node_type)
-        if pool is None or not pool.could_ever_fit(self.jobs.gpus[job]):
+        if pool is None or not pool.could_ever_fit(self.jobs.gpus[job], self.jobs.in_pod[job]):
             self.jobs.state[job] = JobTable.REJECTED
             return
         pool.note_request(self.jobs.gpus[job])
@@ -315,9 +315,11 @@ class Scheduler:
 
     def preempt_until_fits(self, job: int, victims: list[int]) -> bool:
         """Preempt victims in order until `job` starts; False (and nothing preempted) when
-        even all of them would not free enough GPUs."""
+        even all of them would not make room for it, placement included."""
         jobs = self.jobs
         node_type = jobs.node_type[job]
+        if not self._fits_if_freed(job, victims):
+            return False
         room = self.pools[node_type].free_gpus + sum(jobs.gpus[v] for v in victims)
         if self.lending[node_type] and jobs.tier[job] != SPOT:   # GPUs lent out stay reclaimable
             spot_left = (sum(self.spot_gpus[node_type].values())
@@ -330,6 +332,27 @@ class Scheduler:
             if self.try_start(job):
                 return True
         return False
+
+    def _fits_if_freed(self, job: int, victims: list[int]) -> bool:
+        """Would `job` find a place once the victims' GPUs are free? (Nothing is changed.)"""
+        jobs = self.jobs
+        pool = self.pools[jobs.node_type[job]]
+        n, gpus = pool.gpus_per_node, jobs.gpus[job]
+        freed: dict[int, int] = {}   # node -> free GPUs with the victims gone
+        for victim in victims:
+            for node, g in self.running[victim][1]:
+                freed[node] = freed.get(node, pool.node_free[node]) + g
+        if gpus <= n:
+            return any(f >= gpus for f in freed.values()) or any(
+                buckets[k] for buckets in pool.buckets.values() for k in range(gpus, n + 1))
+        groups = pool.pod_whole if jobs.in_pod[job] else {site: b[n] for site, b in pool.buckets.items()}
+        group_of = pool.node_pod if jobs.in_pod[job] else pool.node_site
+        emptied: dict = {}
+        for node, f in freed.items():
+            if f == n:
+                emptied[group_of[node]] = emptied.get(group_of[node], 0) + 1
+        count = -(-gpus // n)
+        return any(len(whole) + emptied.get(group, 0) >= count for group, whole in groups.items())
 
     def wake_at(self, job: int, delay_h: float) -> None:
         """Dispatch again after `delay_h` if the job is still in the same segment."""

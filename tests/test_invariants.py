@@ -119,7 +119,11 @@ def test_invariants_hold(data, seed):
     # a job larger than every site's eventual capacity is rejected, and only such jobs
     n = s.node_types[0].gpus_per_node
     biggest = max(d.nodes for d in s.deployments) * n
-    too_big = j["gpus"] > biggest
+    per_pod = s.node_types[0].nodes_per_pod
+    biggest_pod = max(min(d.nodes, per_pod or d.nodes) for d in s.deployments) * n
+    in_pod = np.array([bool(t.workload and t.workload.gang_in_pod) for t in s.tenants])[j["tenant"]] \
+        if j["tenant"].size else np.zeros(0, dtype=bool)
+    too_big = np.where(in_pod & (j["gpus"] > n), j["gpus"] > biggest_pod, j["gpus"] > biggest)
     if s.scheduler.scope == "pooled":
         assert ((state == JobTable.REJECTED) == too_big).all()
     assert v.metrics["energy_it_mwh"][0] > 0

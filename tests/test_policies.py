@@ -114,6 +114,16 @@ def test_priority_preempts_the_most_recent_spot_job(base):
     assert starts(no_preemption) == [0, 1, 10]
 
 
+def test_priority_does_not_preempt_spot_work_that_would_not_make_room(base):
+    """Two 8-GPU nodes, each with a 5-GPU on-demand job and a 2-GPU spot job. A 6-GPU on-demand
+    job cannot fit even with both spot jobs gone (3 GPUs per node): nothing is preempted."""
+    jobs = [dict(t=0, g=5, d=50), dict(t=0, g=5, d=50), dict(t=0.1, g=2, d=50, tier=SPOT),
+            dict(t=0.2, g=2, d=50, tier=SPOT), dict(t=1, g=6, d=1)]
+    table, _ = run(base, jobs, nodes=2, gpus_per_node=8, policy="priority")
+    assert table.preemptions == [0, 0, 0, 0, 0]
+    assert starts(table) == [0, 0, 0.1, 0.2, 50]
+
+
 def test_las_demotes_a_long_job_and_promotes_a_new_one(base):
     # one GPU; threshold 2 GPU-h: L reaches it at t=2, is demoted, and S (level 0) preempts it
     jobs = [dict(t=0, g=1, d=10), dict(t=1, g=1, d=1)]
@@ -278,6 +288,18 @@ def test_on_demand_does_not_preempt_spot_running_on_lent_gpus(base):
     spot_segments = sorted(zip(a["job_start_h"][a["job_tenant"] == 1], a["job_end_h"][a["job_tenant"] == 1]))
     assert spot_segments[0] == (0.5, 2.0) and table.preemptions[1] == 1
     assert math.isnan(table.start[2])
+
+
+def test_easy_backfill_does_not_let_a_guarded_failure_skip_spot_work(base):
+    """One 8-GPU node, 6 GPUs lent by a reservation using none. At 1 h the node is free: the
+    on-demand jobs (8 and 4 GPUs) may not start, since they would take lent GPUs, but that says
+    nothing about spot work: the 6-GPU spot job starts at 1 h."""
+    jobs = [dict(t=0, g=8, d=1, tier=SPOT, tenant=1), dict(t=0.1, g=8, d=10), dict(t=0.2, g=4, d=10),
+            dict(t=0.3, g=6, d=10, tier=SPOT, tenant=1)]
+    table, _ = run(base, jobs, nodes=1, gpus_per_node=8, horizon=30.0, reservation=[(0, 0, 6)],
+                   policy="easy_backfill")
+    assert starts(table)[0] == 0 and starts(table)[3] == 1.0
+    assert math.isnan(table.start[1]) and math.isnan(table.start[2])
 
 
 def test_without_lending_the_reserved_gpus_stay_idle(base):
