@@ -105,7 +105,7 @@ def _(np, plt, results):
     _tiers = {}
     for _job in results.jobs:
         if _job["wait_h"] is not None:
-            _tiers.setdefault((_job["variant"], _job.get("tier", "all")), []).append(_job["wait_h"])
+            _tiers.setdefault((_job["variant"], _job["tier"]), []).append(_job["wait_h"])
     for (_variant, _tier), _waits in sorted(_tiers.items()):
         _w = np.sort(np.maximum(np.array(_waits), 1 / 60))
         _ax_w.step(_w, np.arange(1, _w.size + 1) / _w.size, where="post", label=f"{_variant} {_tier} (n={_w.size:,})")

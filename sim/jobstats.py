@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from .config import Scenario
+from .policies import TIER_NAMES
 from .records import JobTable
 
 SLOWDOWN_FLOOR_H = 10 / 60   # bounded slowdown: jobs shorter than 10 min count as 10 min
-TIERS = {1: "on_demand", 2: "spot"}
 
 
 def censored_wait_h(jobs: dict[str, np.ndarray], horizon_h: float) -> np.ndarray:
@@ -65,7 +65,7 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     tiers = sorted(set(jobs["tier"][live].tolist()))
     if len(tiers) > 1:
         for tier in tiers:
-            out[f"mean_wait_h[{TIERS[tier]}]"] = _mean(wait[live & (jobs["tier"] == tier)])
+            out[f"mean_wait_h[{TIER_NAMES[tier]}]"] = _mean(wait[live & (jobs["tier"] == tier)])
     tenants = sorted(set(jobs["tenant"][live].tolist()))
     if len(tenants) > 1:
         for t in tenants:

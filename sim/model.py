@@ -17,7 +17,8 @@ from kernels.power import utilization_profile
 from .config import HOURS_PER_YEAR, Scenario, reservation_levels
 from .fleet import InvariantError
 from .records import JobTable, Recorder
-from .scheduler import TIER_RANK, Reservation, Scheduler, StrandingMeter
+from .policies import TIER_RANK
+from .scheduler import Reservation, Scheduler, StrandingMeter
 from .rng import stream
 from .workload import job_stream
 

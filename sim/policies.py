@@ -29,7 +29,10 @@ import math
 from collections import deque
 from itertools import islice
 
-SPOT = 2  # tier rank: on-demand 1, spot 2 (reservations are served before any job)
+# tier ranks, lower first (reservations are served before any job)
+TIER_RANK = {"on_demand": 1, "spot": 2}
+TIER_NAMES = {rank: name for name, rank in TIER_RANK.items()}
+SPOT = TIER_RANK["spot"]
 
 
 def _in_arrival_order(queue: deque, job: int) -> None:

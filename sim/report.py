@@ -18,7 +18,8 @@ from .accounting import reservation_target_intervals  # noqa: E402
 from .document import Document  # noqa: E402
 from .experiment import Experiment  # noqa: E402
 from .records import JobTable  # noqa: E402
-from .jobstats import TIERS, censored_wait_h  # noqa: E402
+from .jobstats import censored_wait_h  # noqa: E402
+from .policies import TIER_NAMES  # noqa: E402
 from .stats import unit_of  # noqa: E402
 
 HEADLINE = ("gpu_utilization", "mean_wait_h", "p95_wait_h", "p99_wait_h", "mean_jct_h", "mean_bounded_slowdown",
@@ -154,7 +155,7 @@ def plot_wait_cdf(exp: Experiment, path: Path) -> None:
         wait = censored_wait_h(j, v.scenario.horizon_h)
         tiers = sorted(set(j["tier"][keep].tolist()))
         groups = [(v.name, keep)] if len(tiers) < 2 else \
-            [(f"{v.name}, {TIERS[t]}", keep & (j["tier"] == t)) for t in tiers]
+            [(f"{v.name}, {TIER_NAMES[t]}", keep & (j["tier"] == t)) for t in tiers]
         for k, (label, mask) in enumerate(groups):
             waits = np.sort(wait[mask])
             if waits.size == 0:

@@ -22,6 +22,7 @@ from .cache import pid_alive
 from .experiment import Experiment
 from .finance import LINES
 from .jobstats import censored_wait_h
+from .policies import TIER_NAMES
 from .records import JobTable
 
 STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.COMPLETED: "completed",
@@ -149,7 +150,7 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["variant", "job", "tenant", "gpus", "submit_h", "start_h", "end_h", "wait_h", "site",
-                    "state", "preemptions", "restarts"])
+                    "state", "preemptions", "restarts", "tier"])
         for v in exp.variants:
             j = v.runs[0].jobs
             s = v.scenario
@@ -160,7 +161,8 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
             states = np.array([STATE_NAMES[k] for k in range(4)], dtype=object)[j["state"]]
             w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), _fmt_col(j["submit_h"]),
                             _fmt_col(j["start_h"]), _fmt_col(j["end_h"]), _fmt_col(wait), sites.tolist(),
-                            states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist()))
+                            states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist(),
+                            [TIER_NAMES[t] for t in j["tier"].tolist()]))
 
 
 def _write_finance(exp: Experiment, path: Path) -> None:

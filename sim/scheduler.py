@@ -26,7 +26,6 @@ from .fleet import Allocation, Pool
 from .policies import POLICIES, SPOT, Policy
 from .records import JobTable, Recorder
 
-TIER_RANK = {"on_demand": 1, "spot": SPOT}
 
 
 class StrandingMeter:

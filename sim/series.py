@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import math
 
 import numpy as np
 
 from .config import ConfigError
+from .filecache import cached_by_file
 
 
 def _hour_of_year(ts: dt.datetime) -> int | None:
@@ -26,7 +26,7 @@ def _hour_of_year(ts: dt.datetime) -> int | None:
     return day * 24 + ts.hour
 
 
-@functools.lru_cache(maxsize=64)
+@cached_by_file(maxsize=64)
 def typical_year(path: str, column: str, timestamp_column: str, allow_negative: bool = False) -> np.ndarray:
     """8760 values by hour of the year (mean where a year repeats); negative values only
     where allowed (temperatures). Raises ConfigError."""

@@ -30,7 +30,7 @@ from . import uncertainty, yamlpath
 from .cache import ReplicaCache
 from .config import ConfigError
 from .experiment import Runner, Variant, setup
-from .stats import summarize, unit_of
+from .stats import UNITS, summarize, unit_of
 
 _TARGET = re.compile(r"^\s*([A-Za-z_][\w\[\]\.\-]*)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 _SITE_MW = re.compile(r"^(sites\[[^\]]+\])\.critical_it_mw$")
@@ -91,16 +91,28 @@ class Sizing:
 def _scale_site(raw: dict, site_path: str, mw: float) -> dict:
     site = yamlpath.get(raw, site_path)
     levels = site["critical_it_mw"]
-    final = max(levels.values()) if isinstance(levels, dict) else levels
-    if not isinstance(final, (int, float)) or final <= 0:
+    final = _final_mw(levels)
+    if final is None or final <= 0:
         raise ConfigError(f"--vary: {site_path}.critical_it_mw must be a positive number or tranches to scale")
     factor = mw / final
     raw = yamlpath.assign(raw, f"{site_path}.critical_it_mw",
                           {k: v * factor for k, v in levels.items()} if isinstance(levels, dict) else mw)
     for i, dep in enumerate(raw.get("deployments") or []):
-        if isinstance(dep, dict) and dep.get("site") == site["name"] and isinstance(dep.get("nodes"), int):
+        if isinstance(dep, dict) and dep.get("site") == site["name"]:
+            if not isinstance(dep.get("nodes"), int):
+                raise ConfigError(f"--vary: deployments[{i}].nodes must be a whole number to scale with "
+                                  f"{site_path}.critical_it_mw, got {dep.get('nodes')!r}")
             raw = yamlpath.assign(raw, f"deployments[{i}].nodes", max(1, math.floor(dep["nodes"] * factor)))
     return raw
+
+
+def _final_mw(levels) -> float | None:
+    """A site's MW once every tranche is in: the number, or the largest tranche; None when it is
+    neither (an uncertain value, say)."""
+    values = list(levels.values()) if isinstance(levels, dict) and "dist" not in levels else [levels]
+    if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        return None
+    return float(max(values))
 
 
 def start_value(raw: dict, path: str) -> tuple[float, bool]:
@@ -109,8 +121,8 @@ def start_value(raw: dict, path: str) -> tuple[float, bool]:
         value = yamlpath.get(raw, path)
     except yamlpath.PathError as exc:
         raise ConfigError(f"--vary: {exc}") from None
-    if _SITE_MW.match(path) and isinstance(value, dict) and value:
-        value = max(value.values())
+    if _SITE_MW.match(path):
+        value = _final_mw(value) if _final_mw(value) is not None else value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"--vary: {path} holds {value!r}; vary a number")
     return float(value), uncertainty.takes_whole_numbers(uncertainty.types_at(yamlpath.parse(path)))
@@ -169,6 +181,8 @@ def size(config: str | Path, target: Target, vary: str, *, seed: int | None = No
          workers: int | None = None, executor: str = "local", dask_address: str | None = None,
          cache_root: str | Path | None = None, quiet: bool = True) -> tuple[Sizing, Path | None]:
     t0 = time.perf_counter()
+    if target.metric.split("[")[0] not in UNITS:   # before any simulation, so nothing is written
+        raise ConfigError(f"--target: unknown metric {target.metric!r} (expected one of {', '.join(sorted(UNITS))})")
     plan = setup(config, seed, replicas, use_baseline=False)
     main = plan.variants[0]
     start, whole = start_value(main.raw, vary)

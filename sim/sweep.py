@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 
 from . import yamlpath
-from .config import ConfigError
+from .config import ConfigError, _Loader
 from .experiment import Experiment, Runner, Setup, check_names
 from .stats import unit_of
 
@@ -47,13 +47,14 @@ def parse_flag(text: str) -> tuple[str, list]:
 
 
 def _scalar(text: str):
-    """A number if it reads as one (1e6 included, which YAML 1.1 leaves as text), else YAML."""
+    """A number if it reads as one (1e6 included, which YAML 1.1 leaves as text), else YAML
+    read as config files are (dates stay text for the schema to parse)."""
     for kind in (int, float):
         try:
             return kind(text)
         except ValueError:
             pass
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_Loader)
 
 
 def points(sweep: dict[str, list]) -> list[dict]:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import gzip
 import math
 import os
@@ -53,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError
+from .filecache import cached_by_file
 
 FORMATS = ("swf", "philly", "alibaba_openb")
 
@@ -366,7 +366,7 @@ class OpenbPods:
         return self.num_gpu * self.gpu_milli / 1000.0
 
 
-@functools.lru_cache(maxsize=64)
+@cached_by_file(maxsize=64)
 def openb_pods(path: str) -> OpenbPods:
     """Request columns of any openb pod list, the `multigpu*` variants included. Raises ConfigError."""
     cpu, num, milli, spec = [], [], [], []
@@ -395,15 +395,15 @@ def load_trace(path: str, format: str, skip_bad_rows: bool = False) -> Trace:
     if format not in _LOADERS:
         raise ConfigError(f"{path}: unknown trace format {format!r} (expected one of {', '.join(FORMATS)})")
     try:
-        st = os.stat(path)
+        os.stat(path)   # a missing file is reported as a trace problem
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read trace: {exc.strerror or exc}") from None
-    return _load_cached(str(path), format, bool(skip_bad_rows), st.st_mtime_ns, st.st_size)
+    return _load_cached(str(path), format, bool(skip_bad_rows))
 
 
-@functools.lru_cache(maxsize=32)
-def _load_cached(path: str, format: str, skip_bad_rows: bool, mtime_ns: int, size: int) -> Trace:
-    return _LOADERS[format](path, skip_bad_rows)  # mtime and size key the cache: an edited file is re-read
+@cached_by_file(maxsize=32)
+def _load_cached(path: str, format: str, skip_bad_rows: bool) -> Trace:
+    return _LOADERS[format](path, skip_bad_rows)
 
 
 # ---------------------------------------------------------------- node lists
@@ -427,7 +427,7 @@ class NodeList:
         return {m: dict(sorted(v.items())) for m, v in sorted(out.items())}
 
 
-@functools.lru_cache(maxsize=16)
+@cached_by_file(maxsize=16)
 def load_node_list(path: str) -> NodeList:
     """A cluster's node list: FGD's openb node lists (header `sn,cpu_milli,memory_mib,gpu,model`)
     or PAI 2020's machine spec (no header: machine, gpu_type, cap_cpu, cap_mem GB, cap_gpu).

@@ -73,6 +73,7 @@ def test_main_job_csvs(main_job):
     with open(folder / "jobs.csv") as f:
         jobs = list(csv.DictReader(f))
     assert {"tenant", "gpus", "submit_h", "start_h", "end_h", "wait_h", "site", "preemptions"} <= set(jobs[0])
+    assert {r["tier"] for r in jobs} == {"on_demand"}   # the reference case sells no spot capacity
     with open(folder / "finance.csv") as f:
         fin = list(csv.DictReader(f))
     assert {(r["variant"], r["company"]) for r in fin} == {("merged", "crwv"), ("standalone", "crwv"),

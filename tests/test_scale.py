@@ -281,6 +281,15 @@ def test_sweep_runs_every_point_and_ranks_inputs(tmp_path):
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
 
 
+def test_a_sweep_over_dates(tmp_path):
+    """Flag values read like config values: dates stay text, so the sweep's JSON can hold them."""
+    proc = run_cli("configs/examples/tiny.yaml", "--out", tmp_path, "--quiet", "--replicas", 1,
+                   "--sweep", "deployments[0].start=2026-01-01,2026-01-05")
+    assert proc.returncode == 0, proc.stderr
+    points = json.loads((tmp_path / "tiny" / "sweep.json").read_text())["points"]
+    assert [p["inputs"]["deployments[0].start"] for p in points] == ["2026-01-01", "2026-01-05"]
+
+
 def test_a_bad_sweep_is_bad_input(tmp_path):
     proc = run_cli("configs/examples/tiny.yaml", "--out", tmp_path, "--sweep", "sites[0].nowhere.x=1,2")
     assert proc.returncode == 2 and "sweep: sites[0].nowhere.x: no such place" in proc.stderr
@@ -330,6 +339,25 @@ def test_size_command_writes_the_curve(tmp_path):
     bad = run_cli("size", "configs/examples/tiny.yaml", "--target", "sla>>1", "--vary", "deployments[0].nodes",
                   "--out", tmp_path / "bad")
     assert bad.returncode == 2 and "--target" in bad.stderr and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("change, target, expect", [
+    (lambda c: c["deployments"][0].update(nodes={"dist": "choice", "values": [8, 10]}), "sla_attainment>=0.9",
+     "deployments[0].nodes must be a whole number"),
+    (lambda c: c["sites"][0].update(critical_it_mw={"dist": "uniform", "low": 1.0, "high": 2.0}),
+     "sla_attainment>=0.9", "vary a number"),
+    (lambda c: None, "no_such_metric>=1", "--target: unknown metric 'no_such_metric'"),
+])
+def test_size_bad_input_fails_before_any_run(tmp_path, change, target, expect):
+    """Uncertain values where the search scales a site, and an unknown target metric: exit 2,
+    one line, nothing written (the metric is checked before the first probe runs)."""
+    config = yaml.safe_load((ROOT / "configs" / "examples" / "tiny.yaml").read_text())
+    change(config)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    bad = run_cli("size", path, "--target", target, "--vary", "sites[0].critical_it_mw", "--out", tmp_path / "out")
+    assert bad.returncode == 2 and expect in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
 
 
 # ---------------------------------------------------------------- report

@@ -442,3 +442,13 @@ def test_deployment_counts_its_nodes_in_a_node_list():
         base["deployments"][0]["nodes_from"] = {
             "path": str(SHARED / "alibaba-gpu-2023" / "openb_node_list_gpu_node.csv.gz")}
         assert scenario_from_dict(base).deployments[0].nodes == 617
+
+
+def test_an_edited_input_file_is_read_again(tmp_path):
+    """Node lists (like traces and hourly series) are cached by path, time and size: a process
+    that runs on (a notebook) sees the file as it is now."""
+    path = tmp_path / "nodes.csv"
+    path.write_text((DATA / "openb_nodes.csv").read_text())
+    assert load_node_list(str(path)).shape()["G2"] == {8: 2}
+    path.write_text((DATA / "openb_nodes.csv").read_text() + "openb-node-0005,96000,786432,8,G2\n")
+    assert load_node_list(str(path)).shape()["G2"] == {8: 3}
