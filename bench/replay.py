@@ -22,7 +22,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sim.config import ConfigError, scenario_from_dict  # noqa: E402
+from sim.jobstats import censored_wait_h  # noqa: E402
 from sim.model import simulate  # noqa: E402
+from sim.records import JobTable  # noqa: E402
 from sim.traces import load_trace  # noqa: E402
 from bench.fleet import one_site  # noqa: E402
 
@@ -62,7 +64,7 @@ def main() -> None:
             run = simulate(s, 0, 0)
             wall = time.perf_counter() - t0
             n = run.jobs["submit_h"].size
-            wait = np.where(np.isnan(run.jobs["start_h"]), s.horizon_h, run.jobs["start_h"]) - run.jobs["submit_h"]
+            wait = censored_wait_h(run.jobs, s.horizon_h)[run.jobs["state"] != JobTable.REJECTED]
             rates.append(n / wall)
             print(f"{policy:14s} time_scale {scale:<5g} {n:,} jobs in {wall:.2f} s = {n / wall:,.0f} jobs/s "
                   f"(mean wait {wait.mean():.2f} h, {np.mean(wait > 0):.0%} of jobs waited; "

@@ -30,6 +30,7 @@ from sim.config import load_scenario, scenario_from_dict  # noqa: E402
 from sim.fit import duration_block, fit_trace, model_gpu_h, render  # noqa: E402
 from sim.model import simulate  # noqa: E402
 from sim.records import JobTable  # noqa: E402
+from sim.jobstats import censored_wait_h  # noqa: E402
 from sim.traces import load_node_list, load_trace, openb_pods  # noqa: E402
 from bench.fleet import one_site  # noqa: E402
 
@@ -82,10 +83,8 @@ def rel_rounded(published, got, digits: int) -> str:
 
 def waits_h(run, horizon_h):
     """Wait of every job that was not rejected; jobs still queued count with their wait so far."""
-    j = run.jobs
-    ok = j["state"] != JobTable.REJECTED
-    start = np.where(np.isnan(j["start_h"]), horizon_h, j["start_h"])
-    return (start - j["submit_h"])[ok], ok
+    ok = run.jobs["state"] != JobTable.REJECTED
+    return censored_wait_h(run.jobs, horizon_h)[ok], ok
 
 
 def mean_allocated(run, t0_h, t1_h) -> float:

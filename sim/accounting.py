@@ -17,7 +17,7 @@ from kernels.energy import energy_by_bin, seasonal_pue
 from kernels.occupancy import hourly_occupancy, sum_by_bin
 from kernels.power import add_reserved_load, it_power_w, per_gpu_coefficients, power_curve
 
-from .config import Scenario, SeasonalPue, reservation_levels
+from .config import Scenario, SeasonalPue, UtilizationProfile, reservation_levels
 from .model import RunResult
 from .jobstats import censored_wait_h
 from .records import JobTable
@@ -188,11 +188,8 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
             reservation = s.tenants[tenant].reservation
             prof = reservation.utilization
             if reservation.lend_idle:   # the engine held only the GPUs in use: they run at full load
-                profile = dict(mean=1.0, diurnal_amplitude=0.0, weekly_amplitude=0.0, peak_hour=0.0, noise_sd=0.0)
-            else:
-                profile = dict(mean=prof.mean, diurnal_amplitude=prof.diurnal_amplitude,
-                               weekly_amplitude=prof.weekly_amplitude, peak_hour=prof.peak_hour,
-                               noise_sd=prof.noise_sd)
+                prof = UtilizationProfile(mean=1.0)
+            profile = prof.model_dump()
             add_reserved_load(alloc, busy_curve, busy_lin, d, occ_pairs[:, p_idx, :], noise[tenant], profile,
                               s.start.weekday(), node[d].power_curve)
 

@@ -16,9 +16,10 @@ from kernels import BackendError
 from .config import ConfigError
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, as for every bad input
-        print(f"error: {message} (see python -m sim --help)", file=sys.stderr)
+class OneLineParser(argparse.ArgumentParser):
+    """Bad flags as every bad input: one line naming what is wrong, exit 2."""
+    def error(self, message):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
 
@@ -60,7 +61,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m sim",
+    p = OneLineParser(prog="python -m sim",
                 description="Simulate a GPU fleet scenario (and its baseline, if it names one) and write "
                             "summary.json, timeseries.csv, jobs.csv, finance.csv, plots, report.md and "
                             "report.html to OUT/<scenario>/. Other commands: `python -m sim size CONFIG "
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_size_parser() -> argparse.ArgumentParser:
     from .sizing import add_arguments
-    p = _Parser(prog="python -m sim size",
+    p = OneLineParser(prog="python -m sim size",
                 description="Find the smallest value of one input (nodes of a deployment, MW of a site, ...) "
                             "that meets a target with 95% confidence, by bisection with common random numbers; "
                             "write the explored curve to OUT/<scenario>-sizing/.")

@@ -360,7 +360,7 @@ class TraceSource(Strict):
     """Replay a job log: submit times (offset so the trace's first job lands at `start`,
     stretched by `time_scale`) and durations exactly as recorded."""
     path: str
-    format: Literal["swf", "philly", "alibaba_openb"]
+    format: Literal[TRACE_FORMATS]
     time_scale: Pos = 1.0
     start: Date | None = None
     select: list[str] | None = None     # the trace's tenants (virtual clusters, users) to keep

@@ -51,7 +51,6 @@ HOURS_PER_MONTH = HOURS_PER_YEAR / 12   # 730: the hours of a kW-month
 class Grid:
     """The monthly books of one variant: hour -> calendar month, replicas, company rows."""
     H: int
-    R: int
     month_edges: np.ndarray         # hour where each month starts, then the horizon
     companies: list[str]            # rows: the owners in this variant
     row: dict[str, int]             # any configured company -> its owner's row

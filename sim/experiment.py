@@ -10,6 +10,7 @@ of a variant that share one config (all of them, unless inputs are uncertain).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -53,8 +54,9 @@ class Experiment:
     wall_s: float
     cache_folder: Path | None = None   # where finished replicas wait until the results are written
 
-    @property
+    @functools.cached_property
     def summary(self) -> dict:
+        """summary.json's content (computed once: results, report and notebook all read it)."""
         out = {"scenario": self.name, "seed": self.seed, "replicas": self.replicas, "backend": self.backend,
                "variants": {v.name: {"metrics": summarize(v.metrics)} for v in self.variants}}
         if len(self.variants) == 2:

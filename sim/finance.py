@@ -103,7 +103,7 @@ def statements(s: Scenario, acct: VariantAccount, runs=None) -> Statements:
     companies = list(dict.fromkeys(s.owner_of(c.name) for c in s.companies))
     row = {c.name: companies.index(s.owner_of(c.name)) for c in s.companies}
     edges = [max(0, int(s.hours_from_start(m))) for m in acct.month_starts] + [H]
-    g = Grid(H, R, np.asarray(edges, dtype=np.int64), companies, row)
+    g = Grid(H, np.asarray(edges, dtype=np.int64), companies, row)
     L = {line: np.zeros((R, len(companies), g.M)) for line in LINES}
 
     book_tenants(s, acct, g, L)

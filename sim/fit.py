@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cli import OneLineParser
 from .config import ConfigError, TRACE_FORMATS
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -223,12 +224,6 @@ def render(fit: Fit, *, trace_path: str, fmt: str, node_type: str, durations: st
     return "\n".join(lines) + "\n"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, as for every bad input
-        print(f"error: {message} (see python -m sim fit --help)", file=sys.stderr)
-        sys.exit(2)
-
-
 def _gpu_range(text: str) -> tuple[int, int]:
     try:
         low, high = (int(x) for x in text.split("-"))
@@ -240,7 +235,7 @@ def _gpu_range(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m sim fit",
+    p = OneLineParser(prog="python -m sim fit",
                 description="Fit the synthetic workload (arrival rate with diurnal and weekly shape, GPU-count "
                             "mix, duration distribution) to a job trace and write a `workload:` YAML block.")
     p.add_argument("trace", help="trace file (.gz is read transparently)")

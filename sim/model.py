@@ -42,12 +42,10 @@ def reserved_in_use(s: Scenario, tenant, seed: int, replica: int) -> np.ndarray:
     from the same stream as the accounting's (so both see the same hours)."""
     p = tenant.reservation.utilization
     noise = stream(seed, replica, f"util/{tenant.name}").standard_normal(s.n_hours)
-    return utilization_profile(noise[None, :], mean=p.mean, diurnal_amplitude=p.diurnal_amplitude,
-                               weekly_amplitude=p.weekly_amplitude, peak_hour=p.peak_hour,
-                               start_weekday=s.start.weekday(), noise_sd=p.noise_sd)[0]
+    return utilization_profile(noise[None, :], start_weekday=s.start.weekday(), **p.model_dump())[0]
 
 
-def _job_table(s: Scenario, seed: int, replica: int) -> tuple[JobTable, list[int]]:
+def _job_table(s: Scenario, seed: int, replica: int) -> JobTable:
     parts = []
     for t_idx, tenant in enumerate(s.tenants):
         if tenant.workload is None:
@@ -55,7 +53,7 @@ def _job_table(s: Scenario, seed: int, replica: int) -> tuple[JobTable, list[int
         js = job_stream(s, tenant.name, tenant.workload, seed, replica)
         parts.append((t_idx, tenant.workload, js))
     if not parts:
-        return JobTable([], [], [], [], [], [], []), []
+        return JobTable([], [], [], [], [], [], [])
     submit = np.concatenate([js.submit_h for _, _, js in parts])
     order = np.argsort(submit, kind="stable")  # ties keep tenant order: deterministic
     cat = lambda key: np.concatenate([getattr(js, key) for _, _, js in parts])[order]
@@ -80,14 +78,14 @@ def _job_table(s: Scenario, seed: int, replica: int) -> tuple[JobTable, list[int
                      per_job(lambda w: w.utilization), estimate_h=estimate,
                      checkpoint_h=per_job(lambda w: w.checkpoint_interval_h or float("nan")),
                      in_pod=per_job(lambda w: w.gang_in_pod))
-    return table, tenant_idx.tolist()
+    return table
 
 
 def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
     env = simpy.Environment()
     meter = StrandingMeter()
     rec = Recorder()
-    jobs, job_tenant = _job_table(s, seed, replica)
+    jobs = _job_table(s, seed, replica)
     schedulers: dict[str, Scheduler] = {}
 
     weights = [t.fair_share_weight for t in s.tenants]
@@ -103,8 +101,8 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         nt = node_types[dep.node_type]
         sched = scheduler_for(s.deployment_owner(dep))
         sched.pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes, nt.nodes_per_pod)
-        sched.track_nodes |= nt.failures_per_gpu_year > 0 or nt.interruptions_per_gpu_year > 0 or any(
-            m.site == dep.site and m.node_type in (None, nt.name) for m in s.maintenance)
+        sched.track_nodes |= (nt.failures_per_gpu_year > 0 or nt.interruptions_per_gpu_year > 0
+                              or bool(maintenance_of(s, dep)))
     tenant_scheduler = []
     for tenant in s.tenants:
         sched = scheduler_for(tenant.provider)
@@ -135,9 +133,8 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         if nt.interruptions_per_gpu_year > 0:
             env.process(outages(env, sched, nt, in_service, None, stream(seed, replica, f"interruptions/{idx}"),
                                 nt.interruptions_per_gpu_year, nt.interruption_recovery_h))
-        for m in s.maintenance:
-            if m.site == dep.site and m.node_type in (None, nt.name):
-                env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
+        for m in maintenance_of(s, dep):
+            env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
 
     def reservation_steps(sched, res, r, in_use):
         """The contracted levels; lending idle GPUs, also the GPUs in use each hour
@@ -148,13 +145,12 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
             if in_use is None:
                 sched.set_reservation(res, gpus)
                 continue
-            held = None
-            for h in range(max(0, int(start_h)), min(int(np.ceil(end_h)), s.n_hours)):
-                yield at(h)
-                now_held = int(round(gpus * in_use[h]))
-                if now_held != held:
-                    sched.set_reservation(res, now_held, guaranteed=gpus)
-                    held = now_held
+            h0, h1 = max(0, int(start_h)), min(int(np.ceil(end_h)), s.n_hours)
+            held = np.rint(gpus * in_use[h0:h1]).astype(np.int64)
+            changes = np.flatnonzero(np.diff(held, prepend=-1))   # one event per change, not per hour
+            for i in changes.tolist():
+                yield at(h0 + i)
+                sched.set_reservation(res, int(held[i]), guaranteed=gpus)
         if r.term is not None and levels:
             yield at(levels[-1][1])   # the term ends
             sched.set_reservation(res, 0)
@@ -164,7 +160,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
             delay = jobs.submit[job] - env.now
             if delay > 0:
                 yield env.timeout(delay)
-            tenant_scheduler[job_tenant[job]].submit(job)
+            tenant_scheduler[jobs.tenant[job]].submit(job)
 
     for idx, dep in enumerate(s.deployments):
         env.process(deployment_online(idx, dep))
@@ -253,6 +249,11 @@ def outages(env, sched: Scheduler, nt, in_service: list[int], spares: list[int] 
             in_service.append(spare)
             spares_in_use[0] += 1
         env.process(back(node, down_h))
+
+
+def maintenance_of(s: Scenario, dep) -> list:
+    """The maintenance windows that take a deployment's nodes offline."""
+    return [m for m in s.maintenance if m.site == dep.site and m.node_type in (None, dep.node_type)]
 
 
 def maintenance(env, sched: Scheduler, node_type: str, nodes: list[int], start_h: float, m):

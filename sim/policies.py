@@ -45,7 +45,6 @@ def _in_arrival_order(queue: deque, job: int) -> None:
 
 
 class Policy:
-    preemptive = False
     uses_shadow = False   # True: the scheduler keeps running jobs by estimated end for `sched.shadow`
 
     def __init__(self, jobs, config, weights):
@@ -116,7 +115,6 @@ class Priority(_Ordered):
     """On-demand before spot, then arrival order. With `preemption` (the default) a
     blocked on-demand job preempts running spot jobs, most recently started first,
     until it fits; preempted jobs resume where they stopped."""
-    preemptive = True
 
     def key(self, job):
         return self.jobs.tier[job]
@@ -125,10 +123,8 @@ class Priority(_Ordered):
         while self.heap:
             job = self.heap[0][1]
             if not sched.try_start(job):
-                victims = sorted((j for j in sched.running_jobs(node_type) if self.jobs.tier[j] == SPOT),
-                                 key=lambda j: -self.jobs.run_start[j])
                 if (self.jobs.tier[job] == SPOT or not self.config.preemption
-                        or not sched.preempt_until_fits(job, victims)):
+                        or not sched.preempt_until_fits(job, sched.spot_victims(node_type))):
                     return
             heapq.heappop(self.heap)
 
@@ -146,24 +142,16 @@ class EasyBackfill(Fifo):
         capacity and the shadow are unchanged): only the newcomer, if in the window, may start."""
         q = self.queue
         if len(q) == 1:
-            sched.dispatch(node_type)
+            super().on_arrival(sched, node_type, job)
         elif len(q) <= self.config.backfill_window + 1 and self.jobs.gpus[job] <= sched.pools[node_type].free_gpus:
             shadow_h, reserved_nodes = sched.shadow(q[0])
-            long_job = self._needs_h(job) > shadow_h - sched.env.now
+            long_job = self.jobs.estimate_left(job) > shadow_h - sched.env.now
             if sched.try_start(job, avoid=reserved_nodes if long_job else frozenset()):
                 q.pop()
 
-    def _needs_h(self, job) -> float:
-        """The job's estimated time left; a job that never ran needs its whole estimate
-        (the common case, kept cheap)."""
-        jobs = self.jobs
-        return jobs.estimate[job] if jobs.remaining[job] == jobs.duration[job] else jobs.estimate_left(job)
-
     def dispatch(self, sched, node_type):
-        q = self.queue
-        while q and sched.try_start(q[0]):
-            q.popleft()
-        if len(q) > 1:
+        super().dispatch(sched, node_type)   # the head, and those behind it while they fit
+        if len(self.queue) > 1:
             self._backfill(sched, node_type)
 
     def _backfill(self, sched, node_type) -> None:
@@ -175,7 +163,7 @@ class EasyBackfill(Fifo):
         q = self.queue
         pool = sched.pools[node_type]
         jobs = self.jobs
-        gpus_of, in_pod, estimate, remaining, duration = jobs.gpus, jobs.in_pod, jobs.estimate, jobs.remaining, jobs.duration
+        gpus_of, in_pod, estimate_left = jobs.gpus, jobs.in_pod, jobs.estimate_left
         tier, guarded = jobs.tier, bool(sched.lending[node_type])
         # A job that does not fit means no bigger job fits under the same or stricter constraints
         # (long is stricter than short, in one pod stricter than anywhere in a site): failed[long][pod]
@@ -200,9 +188,7 @@ class EasyBackfill(Fifo):
             if time_left_h is None:
                 shadow_h, reserved_nodes = sched.shadow(q[0])
                 time_left_h = shadow_h - sched.env.now
-            # (self._needs_h inlined: this line runs for most jobs of the window)
-            needs_h = estimate[job] if remaining[job] == duration[job] else jobs.estimate_left(job)
-            long_job = needs_h > time_left_h
+            long_job = estimate_left(job) > time_left_h
             if long_job and gpus >= failed[1][pod]:
                 blocked += 1
                 continue
@@ -228,7 +214,6 @@ class Las(Policy):
     levels first, arrival order within a level. A blocked job preempts running jobs of
     higher levels (the highest, most recently started first). A running job that
     crosses a threshold is demoted, and may then be preempted."""
-    preemptive = True
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -257,8 +242,8 @@ class Las(Policy):
             lvl = next(i for i, level in enumerate(self.levels) if level)
             job = self.levels[lvl][0]
             if not sched.try_start(job):
-                victims = sorted((j for j in sched.running_jobs(node_type) if self.level(j) > lvl),
-                                 key=lambda j: (-self.level(j), -self.jobs.run_start[j]))
+                higher = [(v, j) for v, j in ((self.level(j), j) for j in sched.running_jobs(node_type)) if v > lvl]
+                victims = [j for _, j in sorted(higher, key=lambda vj: (-vj[0], -self.jobs.run_start[vj[1]]))]
                 if not sched.preempt_until_fits(job, victims):
                     return
             heapq.heappop(self.levels[lvl])

@@ -307,6 +307,14 @@ class Scheduler:
     def running_jobs(self, node_type: str):
         return list(self.active[node_type])
 
+    def spot_victims(self, node_type: str, site: str | None = None) -> list[int]:
+        """Running spot jobs (in `site`, if given), most recently started first: the order in
+        which reservations and higher tiers take GPUs back."""
+        jobs, running = self.jobs, self.running
+        return sorted((j for j in self.active[node_type] if jobs.tier[j] == SPOT
+                       and (site is None or running[j][0].node_site[running[j][1][0][0]] == site)),
+                      key=lambda j: -jobs.run_start[j])
+
     def preempt(self, job: int) -> None:
         self._stop(job, failed=False)
         self.jobs.preemptions[job] += 1
@@ -516,10 +524,7 @@ class Scheduler:
             self._grant(res, pool)
             if res.granted < res.target:
                 # reclaim from spot work, most recently started first
-                victims = sorted((j for j in self.active[node_type] if self.jobs.tier[j] == SPOT
-                                  and (res.site is None or self.running[j][0].node_site[self.running[j][1][0][0]] == res.site)),
-                                 key=lambda j: -self.jobs.run_start[j])
-                for victim in victims:
+                for victim in self.spot_victims(node_type, res.site):
                     self.preempt(victim)
                     self._grant(res, pool)
                     if res.granted >= res.target:

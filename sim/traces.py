@@ -51,10 +51,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ConfigError
+from .config import TRACE_FORMATS, ConfigError
 from .filecache import cached_by_file
 
-FORMATS = ("swf", "philly", "alibaba_openb")
 
 
 @dataclass(frozen=True)
@@ -393,7 +392,7 @@ _LOADERS = {"swf": _load_swf, "philly": _load_philly, "alibaba_openb": _load_ali
 def load_trace(path: str, format: str, skip_bad_rows: bool = False) -> Trace:
     """Read a job log (cached: a config load and every replica share one read). Raises ConfigError."""
     if format not in _LOADERS:
-        raise ConfigError(f"{path}: unknown trace format {format!r} (expected one of {', '.join(FORMATS)})")
+        raise ConfigError(f"{path}: unknown trace format {format!r} (expected one of {', '.join(TRACE_FORMATS)})")
     try:
         os.stat(path)   # a missing file is reported as a trace problem
     except OSError as exc:

@@ -16,7 +16,6 @@ from .rng import stream
 
 @dataclass(frozen=True)
 class JobStream:
-    tenant: str
     submit_h: np.ndarray      # sorted
     gpus: np.ndarray          # int64
     duration_h: np.ndarray
@@ -47,7 +46,7 @@ def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
     return values[rng.choice(len(values), size=n, p=weights / weights.sum())]
 
 
-def trace_stream(s: Scenario, tenant: str, w: Workload) -> JobStream:
+def trace_stream(s: Scenario, w: Workload) -> JobStream:
     """A replayed trace: the same jobs in every replica; jobs outside the horizon are left out."""
     from .traces import load_trace
     src = w.trace
@@ -61,19 +60,19 @@ def trace_stream(s: Scenario, tenant: str, w: Workload) -> JobStream:
     submit = offset_h + (trace.submit_s - first_s) / 3600.0 * src.time_scale
     keep &= (submit >= 0) & (submit < s.horizon_h)
     order = np.argsort(submit[keep], kind="stable")
-    return JobStream(tenant, submit[keep][order], trace.gpus[keep][order].astype(np.int64),
+    return JobStream(submit[keep][order], trace.gpus[keep][order].astype(np.int64),
                      (trace.duration_s[keep] / 3600.0)[order], (trace.runtime_estimate_s[keep] / 3600.0)[order])
 
 
 def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -> JobStream:
     if w.trace is not None:
-        return trace_stream(s, tenant, w)
+        return trace_stream(s, w)
     t0 = s.hours_from_start(w.start) if w.start else 0.0
     t1 = min(s.hours_from_start(w.end), s.horizon_h) if w.end else s.horizon_h
     t0 = max(t0, 0.0)
     if t1 <= t0:
         empty = np.empty(0)
-        return JobStream(tenant, empty, empty.astype(np.int64), empty)
+        return JobStream(empty, empty.astype(np.int64), empty)
     grow_max = max(1.0, (1.0 + w.growth_per_year) ** (t1 / HOURS_PER_YEAR))
     rate_max = w.arrival_rate_per_h * grow_max * (1 + w.diurnal_amplitude) * (1 + 0.4 * w.weekly_amplitude)
     rng = stream(seed, replica, f"arrivals/{tenant}")
@@ -84,4 +83,4 @@ def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -
     n = submit.size
     gpus = draw(w.gpus, stream(seed, replica, f"gpus/{tenant}"), n).astype(np.int64)
     duration = draw(w.duration_h, stream(seed, replica, f"durations/{tenant}"), n)
-    return JobStream(tenant, submit, gpus, duration)
+    return JobStream(submit, gpus, duration)

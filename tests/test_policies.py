@@ -378,7 +378,7 @@ def test_easy_backfill_shortcuts_change_no_schedule(base, window):
             while True:
                 shadow_h, reserved = sched.shadow(q[0])
                 started = [job for job in list(q)[1:self.config.backfill_window + 1]
-                           if sched.try_start(job, avoid=reserved if self._needs_h(job) > shadow_h - sched.env.now
+                           if sched.try_start(job, avoid=reserved if self.jobs.estimate_left(job) > shadow_h - sched.env.now
                                               else frozenset())]
                 for job in started:
                     q.remove(job)
