@@ -267,14 +267,18 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
 
     # ---- demand against capacity, by node type (replica mean)
     offered = {}
+    # jobs' work within the horizon, by the node type their tenant's workload asks for
+    work_by_type: dict[str, float] = {}
+    wl_type = np.array([t.workload.node_type if t.workload else "" for t in s.tenants] or [""], dtype=object)
+    for run in runs:
+        work = np.minimum(run.jobs["duration_h"], s.horizon_h - run.jobs["submit_h"]) * run.jobs["gpus"]
+        types = wl_type[run.jobs["tenant"]]
+        for name in set(types.tolist()):
+            work_by_type[name] = work_by_type.get(name, 0.0) + float(work[types == name].sum()) / R
     for nt in s.node_types:
         cap = float(sum(host["online_gpu_h_by_deployment"][d] for d in range(D) if node[d].name == nt.name))
         demand = sum((min(b, H) - a) * g for a, b, g, t in targets if s.tenants[t].reservation.node_type == nt.name)
-        for run in runs:
-            wl = np.array([bool(t.workload) and t.workload.node_type == nt.name for t in s.tenants] or [False])
-            mine = wl[run.jobs["tenant"]] if run.jobs["tenant"].size else np.empty(0, dtype=bool)
-            work = np.minimum(run.jobs["duration_h"], s.horizon_h - run.jobs["submit_h"]) * run.jobs["gpus"]
-            demand += float(work[mine].sum()) / R
+        demand += work_by_type.get(nt.name, 0.0)
         if cap or demand:
             offered[nt.name] = demand / cap if cap else float("inf")
 

@@ -224,6 +224,10 @@ def book_hosting(s: Scenario, g: Grid, L: dict, delays_h: np.ndarray) -> None:
                 L["fitout_capex_usd"][:, client, g.month_of(hour)] += usd
         first = int(np.floor(min(0.0, s.hours_from_start(h.start or s.start))))
         hours = np.arange(first, g.H, dtype=np.float64)          # from before the horizon: netting
+        funded = np.zeros(hours.size)                             # the fit-out the client pays, by hour
+        for hour, usd in funding:
+            if hour < g.H:
+                funded[int(hour) - first] += usd
         for delay in np.unique(delays_h[i]):
             rows = delays_h[i] == delay
             fee = hosting_fee_hourly(s, h, hours, delay)
@@ -231,10 +235,6 @@ def book_hosting(s: Scenario, g: Grid, L: dict, delays_h: np.ndarray) -> None:
             L[f"{kind}_received_usd"][rows, host] += monthly
             L[f"{kind}_paid_usd"][rows, client] += monthly
             if funding and not within:
-                funded = np.zeros(hours.size)
-                for hour, usd in funding:
-                    if hour < g.H:
-                        funded[int(hour) - first] += usd
                 netted = g.to_month(netted_hourly(fee, funded, h.fitout_netting_share)[-first if first else 0:])
                 L["fitout_recovered_usd"][rows, client] += netted
                 L["fitout_netted_usd"][rows, host] += netted

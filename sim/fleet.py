@@ -168,7 +168,8 @@ class Pool:
         n = self.gpus_per_node
         ks = range(gpus, n + 1)
         if self.placement == "frag_aware":
-            ks = sorted(ks, key=lambda k: (self._stranded(k - gpus) - self._stranded(k), k))
+            stranded = self._stranded()
+            ks = sorted(ks, key=lambda k: (stranded[k - gpus] - stranded[k], k))
         for k in ks:
             for buckets in self.buckets.values():
                 if buckets[k]:
@@ -177,10 +178,15 @@ class Pool:
                         return node
         return None
 
-    def _stranded(self, free: int) -> float:
-        """Expected GPUs a node with `free` free GPUs cannot give the next request."""
-        total = sum(self.requests)
-        return free * sum(self.requests[free + 1:]) / total
+    def _stranded(self) -> list[float]:
+        """For each number of free GPUs f on a node, the GPUs it is expected not to be able
+        to give the next request: f x P(request > f), from the sizes seen so far."""
+        total, above = sum(self.requests), sum(self.requests[1:])   # above: requests of more than f
+        out = []
+        for free in range(self.gpus_per_node + 1):
+            out.append(free * above / total)
+            above -= self.requests[free + 1]
+        return out
 
     def _whole_nodes(self, count: int, avoid, in_pod: bool) -> list[int] | None:
         groups = ([self.pod_whole[p] for p in self.pod_whole] if in_pod
