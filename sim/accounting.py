@@ -104,6 +104,16 @@ def reservation_target_intervals(s: Scenario):
     return rows
 
 
+def contracted_gpus_hourly(s: Scenario) -> np.ndarray:
+    """(tenants, hours): the GPUs each tenant's reservation contracts for in each hour; the one
+    source of contracted GPU-hours for billing and for the capacity report."""
+    out = np.zeros((max(len(s.tenants), 1), s.n_hours))
+    hours = np.arange(s.n_hours, dtype=np.float64)
+    for a, b, gpus, t in reservation_target_intervals(s):
+        out[t] += ((hours >= a) & (hours < b)) * gpus
+    return out
+
+
 def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> float:
     """GPU-hour weighted SLA attainment: reserved GPU-hours delivered plus GPU-hours of jobs
     that started within their tenant's max_wait_h, over everything with an SLA. Queued jobs

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .accounting import VariantAccount, reservation_target_intervals
+from .accounting import VariantAccount, contracted_gpus_hourly
 from .config import (HOURS_PER_YEAR, FloatingRate, HostingContract, Reservation, Scenario, reservation_levels,
                      schedule_steps)
 from .rng import stream
@@ -128,10 +128,7 @@ def reservation_price(s: Scenario, r: Reservation) -> float:
 
 def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
     """Reserved revenue, SLA credits, prepayments, on-demand and spot revenue."""
-    T = max(len(s.tenants), 1)
-    contracted = np.zeros((T, g.M))                       # GPU-hours per tenant and month
-    for a, b, gpus, t in reservation_target_intervals(s):
-        contracted[t] += g.to_month(g.window(a, b)) * gpus
+    contracted = g.to_month(contracted_gpus_hourly(s))   # GPU-hours per tenant and month
     mid_years = (g.month_edges[:-1] + g.month_edges[1:]) / 2 / HOURS_PER_YEAR
     for t, tenant in enumerate(s.tenants):
         c = g.row[tenant.provider]

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import StrMethodFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .accounting import reservation_target_intervals  # noqa: E402
+from .accounting import contracted_gpus_hourly  # noqa: E402
 from .document import Document  # noqa: E402
 from .experiment import Experiment  # noqa: E402
 from .records import JobTable  # noqa: E402
@@ -324,9 +324,7 @@ def capacity_by_month(v) -> dict[str, np.ndarray]:
     days = np.bincount(month, minlength=n_months).astype(np.float64)
     per_month = lambda daily: np.bincount(month, weights=daily, minlength=n_months) / np.maximum(days, 1)
     s = v.scenario
-    contracted = np.zeros(s.n_hours)
-    for a, b, gpus, _ in reservation_target_intervals(s):
-        contracted[int(a):int(math.ceil(min(b, s.n_hours)))] += gpus
+    contracted = contracted_gpus_hourly(s).sum(axis=0)
     hour_month = np.repeat(month, 24)[:s.n_hours]
     hours = np.bincount(hour_month, minlength=n_months).astype(np.float64)
     return {"p_short": (per_replica > 1e-6).mean(axis=0), "short_gpu_h": per_replica.mean(axis=0),
