@@ -25,6 +25,7 @@ from . import yamlpath
 from .config import ConfigError, Scenario
 from .experiment import Experiment, run_experiment, setup
 from .results import write_results
+from .stats import excludes_zero
 
 __all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if"]
 
@@ -59,8 +60,7 @@ class Comparison:
     @property
     def significant(self) -> bool:
         """The 95% interval of the paired difference excludes zero."""
-        lo, hi = self.ci95
-        return lo is not None and hi is not None and (lo > 0 or hi < 0)
+        return excludes_zero(self.ci95)
 
 
 def compare(summary: Experiment | dict) -> list[Comparison]:

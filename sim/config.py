@@ -594,8 +594,13 @@ class Scenario(Strict):
     def site(self, name: str) -> Site:
         return next(s for s in self.sites if s.name == name)
 
+    def configured_owner(self, dep: Deployment) -> str:
+        """The company the config names as the deployment's owner (its terms apply), before
+        any merger."""
+        return dep.owner or self.site(dep.site).owner
+
     def deployment_owner(self, dep: Deployment) -> str:
-        return self.owner_of(dep.owner or self.site(dep.site).owner)
+        return self.owner_of(self.configured_owner(dep))
 
     def deployment_start(self, dep: Deployment) -> dt.date:
         return dep.start or self.start

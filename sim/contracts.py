@@ -93,7 +93,7 @@ def site_delay_h(s: Scenario, seed: int, replica: int, site: str) -> float:
 def deployment_delay_h(s: Scenario, seed: int, replica: int, dep) -> float:
     """A deployment's delivery delay: its site's, if it belongs to the client of a hosting
     contract there that has one and is due on or after the scenario start."""
-    client = dep.owner or s.site(dep.site).owner
+    client = s.configured_owner(dep)
     if s.deployment_start(dep) < s.start or not any(
             h.site == dep.site and h.client == client and h.delivery_delay for h in s.hosting_contracts):
         return 0.0

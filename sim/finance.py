@@ -139,7 +139,7 @@ def _book_fleet(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
     power_included = {(h.site, h.client) for h in s.hosting_contracts if h.power == "included"}
     months = np.arange(g.M)
     for d, dep in enumerate(s.deployments):
-        owner = dep.owner or s.site(dep.site).owner              # as configured: its terms apply
+        owner = s.configured_owner(dep)                          # as configured: its terms apply
         c = g.row[owner]
         payer = s.site(dep.site).owner if (dep.site, owner) in power_included else owner
         L["energy_usd"][:, g.row[payer]] += acct.monthly["energy_cost_usd"][:, d]
@@ -190,7 +190,7 @@ def _book_debt(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> np.ndarra
                                borrowed=loan.start is not None and loan.start >= s.start, secured=loan.gpu_collateral)
     company = {c.name: c for c in s.companies}
     for dep in s.deployments:
-        owner = company[dep.owner or s.site(dep.site).owner]
+        owner = company[s.configured_owner(dep)]
         fin = owner.gpu_financing
         if fin is None:
             continue

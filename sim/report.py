@@ -20,7 +20,7 @@ from .experiment import Experiment  # noqa: E402
 from .records import JobTable  # noqa: E402
 from .jobstats import censored_wait_h  # noqa: E402
 from .policies import TIER_NAMES  # noqa: E402
-from .stats import unit_of  # noqa: E402
+from .stats import excludes_zero, unit_of  # noqa: E402
 
 HEADLINE = ("gpu_utilization", "mean_wait_h", "p95_wait_h", "p99_wait_h", "mean_jct_h", "mean_bounded_slowdown",
             "sla_attainment", "stranded_gpu_hours", "preemptions", "restarts", "goodput_share",
@@ -287,7 +287,7 @@ def plot_differences(exp: Experiment, path: Path) -> None:
         scale, label = _usd_scale([c["delta"], *c["ci95"]]) if unit == "USD" else (1.0, unit)
         lo, hi = (np.nan if x is None else x / scale for x in c["ci95"])
         delta = c["delta"] / scale
-        clear = np.isfinite(lo) and (lo > 0 or hi < 0)
+        clear = excludes_zero(c["ci95"])
         ax.errorbar([0], [delta], yerr=[[delta - lo], [hi - delta]] if np.isfinite(lo) else None, fmt="o",
                     capsize=6, color="C2" if clear else "0.4", ms=7)
         ax.axhline(0, color="k", lw=0.8)
@@ -391,7 +391,7 @@ def significance(c: dict | None) -> str:
         return "n/a (one replica)"
     if lo == hi == c["delta"] == 0:
         return "no (identical)"
-    return "**yes**" if lo > 0 or hi < 0 else "no"
+    return "**yes**" if excludes_zero(c["ci95"]) else "no"
 
 
 def answer_rows(exp: Experiment) -> tuple[list[str], list[list[str]]]:

@@ -20,6 +20,12 @@ UNITS = {
 }
 
 
+def excludes_zero(ci95) -> bool:
+    """A difference is significant when its 95% interval lies wholly above or below zero."""
+    lo, hi = ci95
+    return lo is not None and hi is not None and (lo > 0 or hi < 0)
+
+
 def unit_of(metric: str) -> str:
     return UNITS.get(metric.split("[")[0], "")
 
