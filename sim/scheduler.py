@@ -165,9 +165,11 @@ class Scheduler:
         self._close_shortfall(res, now)
         res.target = target
         res.guaranteed = target if guaranteed is None else max(guaranteed, target)
-        lending = self.lending[res.node_type]
+        lending = self.lending[res.node_type]   # only reservations lending now: the guard checks them
         if res.guaranteed > target and res not in lending:
             lending.append(res)
+        elif res.guaranteed == target and res in lending:
+            lending.remove(res)
         self.version += 1
         pool = self.pools[res.node_type]
         for node in reversed(list(res.held)):
