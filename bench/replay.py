@@ -4,7 +4,7 @@ Replays the Microsoft Philly job table (82,247 jobs; ../shared/data/philly/) on 
 2,816 GPUs (352 x 8) of Helios' Philly study, one pooled queue, under each policy
 (fifo, easy_backfill: a policy this build does not have is reported, not run), at
 the recorded pace and with submit gaps compressed (`time_scale` < 1) so queues form.
-Timed: `sim.model.simulate` of one replica, in this process (one core), the trace
+Timed: `sim.engine.model.simulate` of one replica, in this process (one core), the trace
 already read (loading is timed apart). Target: at least 50,000 jobs/s.
 
     python bench/replay.py [--time-scales 1,0.15] [--policies fifo,easy_backfill]
@@ -21,11 +21,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sim.config import ConfigError, scenario_from_dict  # noqa: E402
-from sim.jobstats import censored_wait_h  # noqa: E402
-from sim.model import simulate  # noqa: E402
-from sim.records import JobTable  # noqa: E402
-from sim.traces import load_trace  # noqa: E402
+from sim.config.loading import scenario_from_dict  #noqa: E402
+from sim.errors import ConfigError  #noqa: E402
+from sim.metering.jobstats import censored_wait_h  #noqa: E402
+from sim.engine.model import simulate  #noqa: E402
+from sim.engine.records import JobTable  #noqa: E402
+from sim.inputs.traces import load_trace  #noqa: E402
 from bench.fleet import one_site  # noqa: E402
 
 PHILLY = os.path.normpath(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "..", "shared",

@@ -26,12 +26,14 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from sim.config import load_scenario, scenario_from_dict  # noqa: E402
-from sim.fit import duration_block, fit_trace, model_gpu_h, render  # noqa: E402
-from sim.model import simulate  # noqa: E402
-from sim.records import JobTable  # noqa: E402
-from sim.jobstats import censored_wait_h  # noqa: E402
-from sim.traces import load_node_list, load_trace, openb_pods  # noqa: E402
+from sim.config.loading import load_scenario, scenario_from_dict  #noqa: E402
+from sim.inputs.fit import duration_block, fit_trace, model_gpu_h, render  #noqa: E402
+from sim.engine.model import simulate  #noqa: E402
+from sim.engine.records import JobTable  #noqa: E402
+from sim.metering.jobstats import censored_wait_h  #noqa: E402
+from sim.inputs.nodelists import load_node_list  #noqa: E402
+from sim.inputs.traces import load_trace  #noqa: E402
+from sim.inputs.traces.alibaba_openb import openb_pods  #noqa: E402
 from bench.fleet import one_site  # noqa: E402
 
 DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "..", "shared",
@@ -194,7 +196,7 @@ def philly_section() -> tuple[str, list[list[str]]]:
     rows.append(["submit dates", "2017-09-04 to 2017-12-22", f"{first:%Y-%m-%d} to {last:%Y-%m-%d}", "-"])
     out += ["### 1.1 The job table as loaded, against its documented description", "",
             "Documented: `../shared/data/README.md` (the numbers its curators measured on this file). "
-            "`sim.traces.load_trace(..., 'philly')` must reproduce them exactly; a p90/p99 that differs in "
+            "`sim.inputs.traces.load_trace(..., 'philly')` must reproduce them exactly; a p90/p99 that differs in "
             "the first decimal is the README's rounding of numpy's interpolated percentile.", "",
             table(["statistic", "documented", "loaded", "difference"], rows), ""]
     loader_ok = all(r[3] in ("+0.0 %", "-") for r in rows)
@@ -463,7 +465,7 @@ def openb_section() -> tuple[str, list[list[str]]]:
     rows.append(["PAI 2020 all machines", _doc(1_897, pai.gpus.size), _doc(6_742, int(pai.gpus.sum())),
                  f"{int((pai.gpus == 0).sum())} CPU-only (documented 83)"])
     out += ["### 2.2 Node lists (cluster shapes), against the README", "",
-            "`sim.traces.load_node_list` reads FGD's openb node lists and the PAI 2020 machine spec "
+            "`sim.inputs.nodelists.load_node_list` reads FGD's openb node lists and the PAI 2020 machine spec "
             "(`alibaba-pai-2020/`, no job table shipped) and returns GPUs per node by model "
             "(`NodeList.shape()`), the shape a replay's deployments are built from. Cells: documented / loaded.", "",
             table(["model", "nodes", "GPUs", "GPUs per node (nodes x GPUs)"], rows), ""]

@@ -21,21 +21,23 @@ from pathlib import Path
 
 import yaml
 
-from . import yamlpath
-from .config import ConfigError, Scenario
-from .experiment import Experiment, run_experiment, setup
-from .results import write_results
-from .stats import excludes_zero
+from .config import yamlpath
+from .config.schema import Scenario
+from .config.variants import setup
+from .errors import ConfigError
+from .experiment.runner import Experiment, run_experiment, scenarios_of
+from .experiment.stats import excludes_zero
+from .output.results import write_results
 
 __all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if"]
 
 
 def load_config(path: str | Path, replica: int = 0) -> Scenario:
-    """A validated scenario (raises sim.config.ConfigError on bad input). Where inputs are
+    """A validated scenario (raises sim.errors.ConfigError on bad input). Where inputs are
     uncertain (given as distributions), the values drawn for `replica` with the config's seed,
     as the command line draws them."""
     variant = setup(path, use_baseline=False)
-    scenarios, _ = variant.variants[0].scenarios(variant.seed, replica + 1)
+    scenarios, _ = scenarios_of(variant.variants[0], variant.seed, replica + 1)
     return scenarios[replica]
 
 

@@ -1,6 +1,9 @@
-"""Command line: parse flags, run, print the comparison, write results, exit code.
+"""Command line: every command's flags and exit codes (a run, `size`, `fit`); run, print the
+comparison, write results.
 
-Exit codes: 0 ok, 2 bad input (config, trace, flags), 1 internal error.
+Exit codes: 0 ok, 2 bad input (config, trace, flags), 1 internal error, 130 interrupted. The
+layers that simulate and write are imported inside the handler, so `--help` and flag errors
+stay fast and an interrupt while they load is reported like any other.
 """
 from __future__ import annotations
 
@@ -11,9 +14,13 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
+
 from kernels import BackendError
 
-from .config import ConfigError
+from .errors import ConfigError
+from .inputs.fit import fit_trace, render
+from .inputs.traces import TRACE_FORMATS, load_trace
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -84,14 +91,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_sizing_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", required=True,
+                   help="what must hold, as METRIC>=NUMBER or METRIC<=NUMBER, e.g. 'sla_attainment>=0.99' or "
+                        "'mean_wait_h<=0.5' (any metric of summary.json)")
+    p.add_argument("--vary", required=True,
+                   help="the input to size, as a YAML path, e.g. 'deployments[0].nodes' or "
+                        "'sites[0].critical_it_mw' (scales the site's MW and its deployments together)")
+    p.add_argument("--min", type=float, dest="low", help="smallest value to consider (default 1, or --step)")
+    p.add_argument("--max", type=float, dest="high", help="largest value to consider (default 1024x the config's)")
+    p.add_argument("--step", type=float,
+                   help="resolution of the answer (default 1 for whole numbers, else 1%% of the config's value)")
+
+
 def build_size_parser() -> argparse.ArgumentParser:
-    from .sizing import add_arguments
     p = OneLineParser(prog="python -m sim size",
                 description="Find the smallest value of one input (nodes of a deployment, MW of a site, ...) "
                             "that meets a target with 95% confidence, by bisection with common random numbers; "
                             "write the explored curve to OUT/<scenario>-sizing/.")
     p.add_argument("config", help="scenario YAML file (its baseline, if any, is not run)")
-    add_arguments(p)
+    _add_sizing_arguments(p)
     _common(p)
     return p
 
@@ -114,7 +133,6 @@ def _check_flags(args) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["fit"]:
-        from .fit import main as fit_main
         return fit_main(argv[1:])
     sizing = argv[:1] == ["size"]
     args = (build_size_parser() if sizing else build_parser()).parse_args(argv[1:] if sizing else argv)
@@ -146,11 +164,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args, opts) -> int:
-    from .cache import ReplicaCache
-    from .experiment import run_setup, setup
-    from .report import text_table, warnings
-    from .results import write_results
-    from .sweep import parse_flag, run_sweep, write_sweep
+    from .config.variants import parse_flag, setup
+    from .experiment.cache import ReplicaCache
+    from .experiment.runner import run_setup
+    from .experiment.sweep import run_sweep
+    from .output.notes import warnings
+    from .output.results import write_results
+    from .output.sweep import write_sweep
+    from .output.tables import text_table
 
     plan = setup(args.config, args.seed, args.replicas, args.baseline, dict(map(parse_flag, args.sweep)),
                  skip_bad_rows=args.skip_bad_rows)
@@ -175,8 +196,9 @@ def _run(args, opts) -> int:
 
 
 def _size(args, opts) -> int:
-    from .cache import ReplicaCache
-    from .sizing import parse_target, size, write_sizing
+    from .experiment.cache import ReplicaCache
+    from .experiment.sizing import parse_target, size
+    from .output.sizing import write_sizing
 
     target = parse_target(args.target)
     result, folder = size(args.config, target, args.vary, seed=args.seed, replicas=args.replicas, low=args.low,
@@ -195,4 +217,75 @@ def _size(args, opts) -> int:
         else:
             print(f"smallest {args.vary} meeting {target.text} with 95% confidence: {result.answer:.6g}")
         print(f"wrote {out}/ in {time.perf_counter() - args.t0:.1f}s")
+    return 0
+
+
+def _gpu_range(text: str) -> tuple[int, int]:
+    try:
+        low, high = (int(x) for x in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX whole numbers such as 2-8, got {text!r}") from None
+    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(f"expected 1 <= MIN <= MAX, got {text!r}")
+    return low, high
+
+
+def build_fit_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="python -m sim fit",
+                description="Fit the synthetic workload (arrival rate with diurnal and weekly shape, GPU-count "
+                            "mix, duration distribution) to a job trace and write a `workload:` YAML block.")
+    p.add_argument("trace", help="trace file (.gz is read transparently)")
+    p.add_argument("--format", required=True, choices=TRACE_FORMATS, help="trace format")
+    p.add_argument("--out", help="write the YAML block to this file (default: print it)")
+    p.add_argument("--node-type", default="gpu", help="node_type to write into the block (default: gpu)")
+    p.add_argument("--select", nargs="+", metavar="TENANT",
+                   help="fit only these tenants (virtual clusters, users, queues as the trace names them)")
+    p.add_argument("--gpus", metavar="MIN-MAX", type=_gpu_range,
+                   help="fit only jobs with MIN to MAX GPUs (e.g. 2-8), to fit job-size classes one by one")
+    p.add_argument("--durations", choices=("auto", "lognormal", "exponential", "empirical"), default="auto",
+                   help="duration distribution to write: auto = lognormal or exponential, whichever has the "
+                        "higher log-likelihood")
+    p.add_argument("--skip-bad-rows", action="store_true", help="skip malformed rows (counted) instead of failing")
+    return p
+
+
+def fit_main(argv: list[str]) -> int:
+    """`python -m sim fit TRACE --format F`: exit 0 ok, 2 bad input (trace, flags)."""
+    args = build_fit_parser().parse_args(argv)
+    try:
+        trace = load_trace(args.trace, args.format, args.skip_bad_rows)
+        keep = np.ones(len(trace), dtype=bool)
+        if args.select:
+            keep = np.isin(trace.tenant, np.asarray(args.select, dtype=object))
+            if not keep.any():
+                known = sorted(set(trace.tenant.tolist()))
+                shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+                raise ConfigError(f"--select: no jobs of {', '.join(args.select)} in {args.trace} "
+                                  f"(tenants: {shown})")
+        if args.gpus:
+            keep &= (trace.gpus >= args.gpus[0]) & (trace.gpus <= args.gpus[1])
+        try:
+            fit = fit_trace(trace.submit_s[keep], trace.duration_s[keep], trace.gpus[keep], trace.clock_origin_s)
+        except ValueError as exc:
+            raise ConfigError(f"{args.trace}: {exc}") from None
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    first = None
+    if trace.clock_origin_s is not None:
+        first = trace.clock_origin_s + float(trace.submit_s[keep].min())
+    command = "python -m sim fit " + " ".join(argv)
+    text = render(fit, trace_path=args.trace, fmt=args.format, node_type=args.node_type, durations=args.durations,
+                  command=command, rows_skipped=trace.rows_skipped, rows_left_out=trace.rows_left_out,
+                  selected=args.select, first_clock_s=first)
+    if args.out:
+        try:
+            with open(args.out, "w") as handle:
+                handle.write(text)
+        except OSError as exc:
+            print(f"error: --out: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0

@@ -5,8 +5,8 @@ import copy
 import numpy as np
 import pytest
 
-from sim.config import scenario_from_dict
-from sim.experiment import run_variants
+from sim.config.loading import scenario_from_dict
+from sim.experiment.runner import run_variants
 
 
 def _fleet(base, curve="linear", util=0.5, reserve=True, pue=1.25, price=None):

@@ -5,9 +5,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sim.config import scenario_from_dict
-from sim.experiment import run_variants
-from sim.finance import HOURS_PER_MONTH, loan_schedule
+from sim.config.loading import scenario_from_dict
+from sim.experiment.runner import run_variants
+from sim.money.contracts import HOURS_PER_MONTH
+from sim.money.finance import loan_schedule
 
 
 def test_level_annuity_schedule():
@@ -134,7 +135,7 @@ def test_dscr_of_a_hand_built_year(base):
 def test_hosting_contract_value_and_npv_closed_form(base):
     """Constant MW with an escalator over the term and an exercised renewal: value =
     12 x fee x kW x sum (1+g)^y; PV of contract months paid at month end = P a (1-q^T)/(1-q)."""
-    from sim.contracts import hosting_contract_value_usd
+    from sim.money.contracts import hosting_contract_value_usd
     s = _host_and_client(base, renewal_options=["5y", "5y"], renewals_exercised=1)
     h = s.hosting_contracts[0]
     kw, fee, g, years = 10_000, 120.0, 0.03, 17
@@ -288,7 +289,7 @@ def test_fitout_is_recouped_by_netting_a_share_of_fees(base):
 
 
 def test_netting_restarts_when_a_later_tranche_is_funded():
-    from sim.contracts import netted_hourly
+    from sim.money.contracts import netted_hourly
     fee = np.full(10, 2.0)
     funded = np.zeros(10)
     funded[0], funded[6] = 3.0, 1.5
@@ -315,8 +316,8 @@ def _delayed(base, merged=False):
 
 
 def test_delivery_delay_moves_capacity_and_billing_the_same_in_both_variants(base):
-    from sim.contracts import site_delay_h
-    from sim.finance import statements
+    from sim.engine.delays import site_delay_h
+    from sim.money.finance import statements
     standalone, merged = _delayed(copy.deepcopy(base)), _delayed(copy.deepcopy(base), merged=True)
     _, variants = run_variants([merged, standalone], seed=3, replicas=3, backend="numpy", workers=1)
     delays = np.array([site_delay_h(standalone, 3, k, "s1") for k in range(3)])
@@ -457,7 +458,7 @@ BAD_CONTRACTS = [
 
 @pytest.mark.parametrize("path, value, message", BAD_CONTRACTS, ids=[f"{p}={v}" for p, v, _ in BAD_CONTRACTS])
 def test_bad_contract_input_is_one_line_naming_its_place(base, path, value, message):
-    from sim.config import ConfigError
+    from sim.errors import ConfigError
     scenario_from_dict(_contract_config(copy.deepcopy(base)))     # the control is valid
     with pytest.raises(ConfigError) as err:
         scenario_from_dict(_set(_contract_config(copy.deepcopy(base)), path, value))

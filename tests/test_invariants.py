@@ -3,9 +3,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.config import scenario_from_dict
-from sim.experiment import run_variants
-from sim.records import JobTable
+from sim.config.loading import scenario_from_dict
+from sim.experiment.runner import run_variants
+from sim.engine.records import JobTable
 
 
 @st.composite

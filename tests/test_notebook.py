@@ -105,7 +105,7 @@ def test_api_takes_configs_with_uncertain_inputs(tmp_path):
 def test_what_if_edits_by_name_and_scales_uncertain_prices(tmp_path):
     """`edits` takes any YAML path the command line takes (`sites[dc1].pue`); a malformed one is a
     ConfigError; an uncertain energy price is scaled with its distribution."""
-    from sim.config import ConfigError
+    from sim.errors import ConfigError
     raw = yaml.safe_load((ROOT / "configs" / "examples" / "tiny.yaml").read_text())
     raw["sites"][0]["energy_price"]["flat_usd_per_mwh"] = {"dist": "uniform", "low": 60.0, "high": 70.0}
     config = tmp_path / "uncertain_price.yaml"

@@ -141,3 +141,15 @@ def test_report_breaks_metrics_down_by_tenant(tmp_path):
     assert merged["mean_wait_h[east_customers]"]["mean"] < standalone["mean_wait_h[east_customers]"]["mean"]
     total = sum(merged[f"gpu_utilization[{t}]"]["mean"] for t in ("east_customers", "west_customers"))
     assert total == pytest.approx(merged["gpu_utilization"]["mean"])
+
+
+def test_every_metric_of_the_main_job_is_in_the_catalogue(main_job):
+    """The metrics catalogue (sim.metrics) has a row for every metric a run produces, and
+    summary.json's units are the catalogue's."""
+    from sim.metrics import METRICS, base_name, unit_of
+    _, folder = main_job
+    summary = json.loads((folder / "summary.json").read_text())
+    produced = {m: v["unit"] for variant in summary["variants"].values() for m, v in variant["metrics"].items()}
+    missing = sorted({base_name(m) for m in produced} - set(METRICS))
+    assert not missing, missing
+    assert all(unit == unit_of(m) for m, unit in produced.items())

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.config import scenario_from_dict
-from sim.fleet import Pool
-from sim.model import simulate
-from sim.records import JobTable, Recorder
-from sim.scheduler import Reservation, Scheduler, StrandingMeter
+from sim.config.loading import scenario_from_dict
+from sim.engine.fleet import Pool
+from sim.engine.model import simulate
+from sim.engine.records import JobTable, Recorder
+from sim.engine.reservations import Reservation
+from sim.engine.scheduler import Scheduler
+from sim.engine.stranding import StrandingMeter
 
 ON_DEMAND, SPOT = 1, 2
 
@@ -238,9 +240,9 @@ def test_the_readme_policy_example_runs(base):
     """The README's custom policy, executed as written."""
     import re
     from pathlib import Path
-    from sim.policies import POLICIES
+    from sim.engine.policies import POLICIES
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    code = re.search(r"```python\n(from sim.policies import POLICIES, Fifo.*?)```", readme, re.S).group(1)
+    code = re.search(r"```python\n(from sim.engine.policies import POLICIES, Fifo.*?)```", readme, re.S).group(1)
     exec(code, {})
     try:
         jobs = [dict(t=0, g=4, d=10), dict(t=1, g=4, d=8, est=8), dict(t=2, g=4, d=2, est=2)]
@@ -367,7 +369,7 @@ def test_easy_backfill_shortcuts_change_no_schedule(base, window):
     arrival dispatches the whole queue, every job in the window is tried, in repeated
     passes until one starts nothing. Same start times, job for job, on an overloaded
     heavy-tailed workload with gang jobs in pods and runtime estimates off by up to 3x."""
-    from sim.policies import POLICIES, EasyBackfill
+    from sim.engine.policies import EasyBackfill, POLICIES
 
     class PlainEasy(EasyBackfill):
         def on_arrival(self, sched, node_type, job):

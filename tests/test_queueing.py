@@ -3,8 +3,8 @@ errors of the replica means; the first 10% of the horizon is warm-up."""
 import numpy as np
 import pytest
 
-from sim.config import scenario_from_dict
-from sim.model import simulate
+from sim.config.loading import scenario_from_dict
+from sim.engine.model import simulate
 from tests.queueing import erlang_c, mmc_mean_wait, priority_mmc_waits
 
 REPLICAS = 8
@@ -119,7 +119,7 @@ def test_nonpreemptive_priority_matches_cobham(base):
 def test_engine_matches_textbook_simpy_job_for_job():
     """FIFO on c single-GPU servers: the engine's start times equal SimPy's Resource loop's."""
     from bench.engine import SEED, bare_simpy, scenario
-    from sim.workload import job_stream
+    from sim.engine.workload import job_stream
     s = scenario(20_000, 16, 0.9)
     stream = job_stream(s, "t", s.tenants[0].workload, SEED, 0)
     expected = bare_simpy(stream.submit_h, stream.duration_h, 16, s.horizon_h)

@@ -16,12 +16,14 @@ import pytest
 import yaml
 
 from queueing import mmc_mean_wait
-from sim import uncertainty, yamlpath
-from sim.cache import ReplicaCache, pack, unpack
-from sim.config import ConfigError, scenario_from_dict
-from sim.experiment import run_experiment, setup
-from sim.model import simulate
-from sim.sizing import parse_target, search, size
+from sim.config import uncertainty, yamlpath
+from sim.experiment.cache import ReplicaCache, pack, unpack
+from sim.config.loading import scenario_from_dict
+from sim.errors import ConfigError
+from sim.config.variants import setup
+from sim.experiment.runner import run_experiment
+from sim.engine.model import simulate
+from sim.experiment.sizing import parse_target, search, size
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = yaml.safe_load((ROOT / "configs" / "examples" / "tiny.yaml").read_text())
@@ -170,7 +172,7 @@ def test_cache_round_trip_is_exact_and_never_unpickles(tmp_path):
 
 def test_a_run_resumes_from_finished_replicas(tmp_path, monkeypatch):
     """Interrupted after two replicas; the rerun simulates only the rest and gives the same numbers."""
-    import sim.executors as ex
+    import sim.experiment.executors as ex
     config = write(tmp_path, "u.yaml", uncertain_tiny("5d"))
     whole = run_experiment(config, replicas=5, backend="numpy", workers=1)
     calls = []

@@ -21,10 +21,14 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.config import ConfigError, scenario_from_dict
-from sim.model import simulate
-from sim.records import JobTable
-from sim.traces import load_node_list, load_trace, openb_pods
+from sim.config.loading import scenario_from_dict
+
+from sim.errors import ConfigError
+from sim.engine.model import simulate
+from sim.engine.records import JobTable
+from sim.inputs.nodelists import load_node_list
+from sim.inputs.traces import load_trace
+from sim.inputs.traces.alibaba_openb import openb_pods
 from tests.conftest import BASE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,7 +337,7 @@ def _synthetic_swf(path: Path) -> dict:
     s = copy.deepcopy(BASE)
     s["horizon"] = "6w"
     s["tenants"] = [{"name": "t", "provider": "a", "workload": truth}]
-    from sim.workload import job_stream
+    from sim.engine.workload import job_stream
     scenario = scenario_from_dict(s)
     js = job_stream(scenario, "t", scenario.tenants[0].workload, 3, 0)
     lines = ["; UnixStartTime: 1767571200", "; TimeZoneString: UTC"]
@@ -344,7 +348,7 @@ def _synthetic_swf(path: Path) -> dict:
 
 
 def test_fit_recovers_the_synthetic_model_and_runs(tmp_path):
-    from sim.fit import main
+    from sim.cli import fit_main as main
     trace = tmp_path / "synthetic.swf"
     truth = _synthetic_swf(trace)
     out = tmp_path / "fitted.yaml"
@@ -375,7 +379,7 @@ def test_fit_recovers_the_synthetic_model_and_runs(tmp_path):
 
 
 def test_fit_bad_input_exits_2_with_one_line(tmp_path, capsys):
-    from sim.fit import main
+    from sim.cli import fit_main as main
     bad = _with_line(tmp_path, "philly_small.csv", 3, "2017-10-09 06:13:03,x,1,1,6214e9")
     assert main([bad, "--format", "philly"]) == 2
     err = capsys.readouterr().err
@@ -392,8 +396,8 @@ def test_fit_bad_input_exits_2_with_one_line(tmp_path, capsys):
 
 def test_skipped_rows_are_reported_in_the_summary(tmp_path):
     """skip_bad_rows never drops silently: the count reaches the metrics and the warnings."""
-    from sim.experiment import run_variants
-    from sim.report import warnings
+    from sim.experiment.runner import run_variants
+    from sim.output.notes import warnings
     bad = tmp_path / "bad.swf"
     lines = (DATA / "fifo_2x4.swf").read_text().splitlines()
     bad.write_text("\n".join(lines + ["10 25200 -1 3600 x -1 -1 1 3600 -1 1 1 1 -1 1 -1 -1 -1"]) + "\n")

@@ -1,0 +1,129 @@
+"""Cross-reference checks of a validated scenario: unique names, references to sites, node
+types and companies, contract and loan dates, and the power fit of deployments into MW."""
+from __future__ import annotations
+
+import datetime as dt
+
+from .schema import Scenario
+from .types import HOURS_PER_YEAR, MAX_JOBS_PER_REPLICA, schedule_steps
+
+
+def _unique(items, what: str) -> str | None:
+    seen = set()
+    for i, item in enumerate(items):
+        if item.name in seen:
+            return f"{what}[{i}].name: duplicate name {item.name!r}"
+        seen.add(item.name)
+    return None
+
+
+def _ref(value, names, where: str, what: str) -> str | None:
+    if value not in names:
+        return f"{where}: unknown {what} {value!r} (expected one of {', '.join(sorted(names))})"
+    return None
+
+
+def _level_at(steps: list[tuple[dt.date, float]], day: dt.date) -> float:
+    level = 0.0
+    for when, value in steps:
+        if when <= day:
+            level = value
+    return level
+
+
+def cross_check(s: Scenario) -> str | None:
+    """The first cross-reference problem of a validated scenario, or None."""
+    for items, what in ((s.companies, "companies"), (s.sites, "sites"), (s.node_types, "node_types"),
+                        (s.tenants, "tenants")):
+        if problem := _unique(items, what):
+            return problem
+    companies = {c.name for c in s.companies}
+    sites = {x.name for x in s.sites}
+    node_types = {n.name for n in s.node_types}
+    checks = []
+    for i, site in enumerate(s.sites):
+        checks.append(_ref(site.owner, companies, f"sites[{i}].owner", "company"))
+    for i, d in enumerate(s.deployments):
+        checks.append(_ref(d.site, sites, f"deployments[{i}].site", "site"))
+        checks.append(_ref(d.node_type, node_types, f"deployments[{i}].node_type", "node type"))
+        if d.owner is not None:
+            checks.append(_ref(d.owner, companies, f"deployments[{i}].owner", "company"))
+    for i, t in enumerate(s.tenants):
+        checks.append(_ref(t.provider, companies, f"tenants[{i}].provider", "company"))
+        if t.reservation:
+            checks.append(_ref(t.reservation.node_type, node_types, f"tenants[{i}].reservation.node_type", "node type"))
+            if t.reservation.site is not None:
+                checks.append(_ref(t.reservation.site, sites, f"tenants[{i}].reservation.site", "site"))
+        if t.workload:
+            checks.append(_ref(t.workload.node_type, node_types, f"tenants[{i}].workload.node_type", "node type"))
+            w = t.workload
+            if w.end and w.end <= (w.start or s.start):
+                checks.append(f"tenants[{i}].workload.end: {w.end} is not after the workload's start")
+            if w.trace is not None:
+                continue
+            window_h = s.horizon_h - max(0.0, s.hours_from_start(w.start or s.start))
+            jobs = w.arrival_rate_per_h * max(1.0, (1 + w.growth_per_year) ** (s.horizon_h / HOURS_PER_YEAR)) * window_h
+            if jobs > MAX_JOBS_PER_REPLICA:
+                checks.append(f"tenants[{i}].workload.arrival_rate_per_h: about {jobs:,.0f} jobs per replica, "
+                              f"more than the {MAX_JOBS_PER_REPLICA:,} this tool holds in memory")
+    for i, h in enumerate(s.hosting_contracts):
+        checks.append(_ref(h.host, companies, f"hosting_contracts[{i}].host", "company"))
+        checks.append(_ref(h.client, companies, f"hosting_contracts[{i}].client", "company"))
+        checks.append(_ref(h.site, sites, f"hosting_contracts[{i}].site", "site"))
+        if h.host == h.client:
+            checks.append(f"hosting_contracts[{i}].client: host and client are the same company {h.host!r}")
+        if h.contract_mw is not None:
+            for day, mw in schedule_steps(h.billable_mw, h.start or s.start):
+                if mw > h.contract_mw * (1 + 1e-9):
+                    when = f"[{day}]" if isinstance(h.billable_mw, dict) else ""
+                    checks.append(f"hosting_contracts[{i}].billable_mw{when}: the ramp reaches {mw:g} MW, beyond "
+                                  f"contract_mw {h.contract_mw:g}")
+                    break
+        if h.renewals_exercised > len(h.renewal_options):
+            checks.append(f"hosting_contracts[{i}].renewals_exercised: {h.renewals_exercised} exercised but only "
+                          f"{len(h.renewal_options)} renewal_options")
+    if s.merger:
+        checks.append(_ref(s.merger.into, companies, "merger.into", "company"))
+        for j, m in enumerate(s.merger.members):
+            checks.append(_ref(m, companies, f"merger.members[{j}]", "company"))
+        if len(set(s.merger.members)) != len(s.merger.members):
+            checks.append("merger.members: a company is listed twice")
+        if s.merger.into not in s.merger.members:
+            checks.append(f"merger.into: {s.merger.into!r} must be one of merger.members")
+    for i, m in enumerate(s.maintenance):
+        checks.append(_ref(m.site, sites, f"maintenance[{i}].site", "site"))
+        if m.node_type is not None:
+            checks.append(_ref(m.node_type, node_types, f"maintenance[{i}].node_type", "node type"))
+    for i, c in enumerate(s.companies):
+        for j, loan in enumerate(c.debt):
+            if loan.maturity <= (loan.start or s.start):
+                checks.append(f"companies[{i}].debt[{j}].maturity: {loan.maturity} is not after the loan's start")
+        floating = [f"debt[{j}].rate" for j, loan in enumerate(c.debt) if not isinstance(loan.rate, float)]
+        if c.gpu_financing is not None and not isinstance(c.gpu_financing.rate, float):
+            floating.append("gpu_financing.rate")
+        if floating and c.sofr is None:
+            checks.append(f"companies[{i}].{floating[0]}: a floating rate (sofr_plus) needs companies[{i}].sofr")
+    for problem in checks:
+        if problem:
+            return problem
+    return _power_fit(s)
+
+
+def _power_fit(s: Scenario) -> str | None:
+    """Every deployment's node max power must fit its site's critical-IT MW at every date."""
+    for site in s.sites:
+        tranches = schedule_steps(site.critical_it_mw, s.start)
+        deps = [(i, d) for i, d in enumerate(s.deployments) if d.site == site.name]
+        dates = sorted({s.deployment_start(d) for _, d in deps} | {when for when, _ in tranches})
+        for day in dates:
+            online = [(i, d) for i, d in deps if s.deployment_start(d) <= day]
+            if not online:
+                continue
+            need_mw = sum(d.nodes * s.node_type(d.node_type).node_max_w for _, d in online) / 1e6
+            have_mw = _level_at(tranches, day)
+            if need_mw > have_mw * (1 + 1e-9):
+                i, d = online[-1]
+                return (f"deployments[{i}]: nodes at site {site.name!r} need {need_mw:.3f} MW of critical IT "
+                        f"on {max(day, s.start)} but the site has {have_mw:g} MW online then "
+                        f"(sites[{s.sites.index(site)}].critical_it_mw)")
+    return None

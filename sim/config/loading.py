@@ -1,0 +1,206 @@
+"""Loading a scenario (as in Ciw: read -> fill defaults -> validate -> check): YAML without
+implicit timestamps, `include:` merged (mappings merge, lists replace), input paths anchored
+to the file that wrote them, pydantic errors turned into one line with the YAML path, then the
+cross-checks and a first read of every input file, so a bad file fails before any run.
+Every failure raises `ConfigError`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ..inputs.nodelists import load_node_list
+from ..inputs.series import typical_year
+from ..inputs.traces import load_trace
+from .checks import cross_check
+from .schema import Scenario, SeasonalPue
+
+# the keys whose `{path: ...}` names an input file: anchored to the file that wrote them, and
+# part of a replica's cache key (an edited input file is simulated again)
+FILE_KEYS = ("series", "trace", "temperature_series", "nodes_from")
+
+
+class YamlLoader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text until the schema parses
+    them, so an impossible date is reported with its YAML path."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _read_yaml(path: Path, where: str) -> dict:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = yaml.load(text, Loader=YamlLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {_one_line(getattr(exc, 'problem', None) or exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _anchor_series_paths(node, base: Path) -> None:
+    """Make every `series: {path: ...}` and `trace: {path: ...}` relative to the file
+    that wrote it."""
+    if isinstance(node, dict):
+        for key in FILE_KEYS:
+            ref = node.get(key)
+            if isinstance(ref, dict) and isinstance(ref.get("path"), str):
+                ref["path"] = str((base / ref["path"]).resolve())
+        for value in node.values():
+            _anchor_series_paths(value, base)
+    elif isinstance(node, list):
+        for value in node:
+            _anchor_series_paths(value, base)
+
+
+def resolve_includes(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    path = path.resolve()
+    if path in chain:
+        raise ConfigError(f"{path}: include cycle: {' -> '.join(p.name for p in chain + (path,))}")
+    data = _read_yaml(path, chain[-1].name if chain else "config")
+    _anchor_series_paths(data, path.parent)
+    includes = data.pop("include", None)
+    if includes is None:
+        return data
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ConfigError(f"{path}: include: expected a file name or a list of file names")
+    merged: dict = {}
+    for inc in includes:
+        merged = _deep_merge(merged, resolve_includes(path.parent / inc, chain + (path,)))
+    return _deep_merge(merged, data)
+
+
+_TYPE_LABEL = re.compile(r"^(constrained-|function-|dict\[|list\[|float$|int$|str$|bool$|date$)")
+
+
+def _yaml_path(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and _TYPE_LABEL.match(part):
+            continue  # pydantic's labels for union members and validators, not YAML keys
+        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += ("." if out else "") + part
+        else:  # a mapping key such as a date
+            m = re.fullmatch(r"datetime\.date\((\d+), (\d+), (\d+)\)", str(part))
+            out += f"[{dt.date(*map(int, m.groups()))}]" if m else f"[{part}]"
+    return out or "(top level)"
+
+
+def _first_error(exc: ValidationError) -> str:
+    """The error to show: the first field's, and within a union the deepest branch's."""
+    errors = exc.errors()
+    field = _yaml_path(errors[0]["loc"][:1])
+    same_field = [e for e in errors if _yaml_path(e["loc"][:1]) == field]
+    err = max(same_field, key=lambda e: len(_yaml_path(e["loc"])))
+    msg = re.sub(r"^(Value error|Assertion failed), ", "", err["msg"])
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling)"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    value = err.get("input")
+    quiet = err["type"] in ("missing", "extra_forbidden") or isinstance(value, (dict, list)) or "got " in msg
+    return f"{_yaml_path(err['loc'])}: {_one_line(msg)}{'' if quiet else f' (got {value!r})'}"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, validate and cross-check a scenario file. Raises ConfigError. A `sweep:` section
+    is a plan for runs of the scenario (sim.experiment.sweep), not part of it: it is left out here."""
+    path = Path(path)
+    data = resolve_includes(path)
+    data.pop("sweep", None)
+    return scenario_from_dict(data, where=str(path))
+
+
+def _count_listed_nodes(data: dict, where: str) -> dict:
+    """Fill `nodes` of every deployment that gives `nodes_from` (a copy of the mapping).
+    Anything malformed around it is left for validation to report."""
+    deployments = data.get("deployments") if isinstance(data, dict) else None
+    if not isinstance(deployments, list) or not any(isinstance(d, dict) and "nodes_from" in d for d in deployments):
+        return data
+    gpus_per_node = {n.get("name"): n.get("gpus_per_node") for n in data.get("node_types") or [] if isinstance(n, dict)}
+    data = dict(data, deployments=[dict(d) if isinstance(d, dict) else d for d in deployments])
+    for i, dep in enumerate(data["deployments"]):
+        ref = dep.get("nodes_from") if isinstance(dep, dict) else None
+        if not isinstance(ref, dict) or not isinstance(ref.get("path"), str):
+            continue
+        here = f"{where}: deployments[{i}]"
+        if "nodes" in dep:
+            raise ConfigError(f"{here}: give nodes or nodes_from, not both")
+        n = gpus_per_node.get(dep.get("node_type"))
+        if not isinstance(n, int):
+            continue   # unknown node type: cross_check names it
+        shape = load_node_list(ref["path"]).shape()
+        models = ref.get("models") or sorted(shape)
+        unknown = [m for m in models if m not in shape]
+        if unknown:
+            raise ConfigError(f"{here}.nodes_from.models: {', '.join(map(repr, unknown))} not in the node list "
+                              f"(it has {', '.join(sorted(shape))})")
+        count = sum(shape[m].get(n, 0) for m in models)
+        if count == 0:
+            raise ConfigError(f"{here}.nodes_from: no {', '.join(models)} node in the node list has {n} GPUs "
+                              f"(node_type {dep.get('node_type')!r}); it has " +
+                              "; ".join(f"{m}: {sorted(shape[m])}" for m in models))
+        dep["nodes"] = count
+    return data
+
+
+def scenario_from_dict(data: dict, where: str = "config") -> Scenario:
+    """Validate and cross-check an already-read scenario mapping. Raises ConfigError."""
+    data = _count_listed_nodes(data, where)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+    problem = cross_check(scenario)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    _load_series(scenario)
+    return scenario
+
+
+def _load_series(s: Scenario) -> None:
+    """Read every hourly series and trace now, so a bad file fails before any simulation."""
+    for site in s.sites:
+        for spec in (site.energy_price.series, site.carbon.series):
+            if spec is not None:
+                typical_year(spec.path, spec.column, spec.timestamp_column)
+        if isinstance(site.pue, SeasonalPue):
+            t = site.pue.temperature_series
+            typical_year(t.path, t.column, t.timestamp_column, allow_negative=True)
+    for tenant in s.tenants:
+        if tenant.workload is not None and tenant.workload.trace is not None:
+            t = tenant.workload.trace
+            load_trace(t.path, t.format, t.skip_bad_rows)

@@ -1,0 +1,512 @@
+"""The scenario schema: every section of a scenario file as an immutable pydantic model.
+
+Units live in field names: `_mw`, `_w`, `_h`, `_usd`, `_per_year`. Validation messages name
+the field, so `loading` can turn them into one line with the YAML path.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from ..inputs.traces import TRACE_FORMATS
+from .types import (
+    HOURS_PER_YEAR,
+    MAX_JOB_GPUS,
+    Date,
+    DurationH,
+    Fraction,
+    Name,
+    NonNeg,
+    Pos,
+    Schedule,
+    Strict,
+)
+
+# ---------------------------------------------------------------- sites and energy
+
+class HourlySeries(Strict):
+    """A CSV with a timestamp column; values are taken by hour of the year."""
+    path: str
+    column: str
+    timestamp_column: str = "timestamp"
+
+
+class TimeOfUse(Strict):
+    peak_usd_per_mwh: NonNeg
+    offpeak_usd_per_mwh: NonNeg
+    peak_start_hour: Annotated[int, Field(ge=0, le=23)] = 14
+    peak_end_hour: Annotated[int, Field(ge=1, le=24)] = 20
+    weekdays_only: bool = True
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.peak_end_hour <= self.peak_start_hour:
+            raise ValueError("peak_end_hour must be after peak_start_hour")
+        return self
+
+
+class EnergyPrice(Strict):
+    """Exactly one of: flat, time of use, hourly series."""
+    flat_usd_per_mwh: NonNeg | None = None
+    time_of_use: TimeOfUse | None = None
+    series: HourlySeries | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if sum(x is not None for x in (self.flat_usd_per_mwh, self.time_of_use, self.series)) != 1:
+            raise ValueError("give exactly one of flat_usd_per_mwh, time_of_use, series")
+        return self
+
+
+class CarbonIntensity(Strict):
+    flat_kg_per_mwh: NonNeg | None = None
+    series: HourlySeries | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.flat_kg_per_mwh is None) == (self.series is None):
+            raise ValueError("give exactly one of flat_kg_per_mwh, series")
+        return self
+
+
+class LegacyConversion(Strict):
+    """Convert a legacy load to GPU-ready capacity: from `start` the load winds down linearly
+    over `months` while `capex_usd_per_mw` is spent evenly; converted MW then earn
+    `converted_usd_per_mw_year` (0: not sold; they never become deployments in the engine)."""
+    start: Date
+    months: Annotated[int, Field(ge=1, le=240)]
+    capex_usd_per_mw: NonNeg
+    converted_usd_per_mw_year: NonNeg = 0.0
+
+
+class LegacyLoad(Strict):
+    """A non-GPU load at a site (e.g. bitcoin mining), modelled for its money only: `mw` is
+    its whole electrical draw, paid at its own power price; not in the engine or energy metrics."""
+    name: Name
+    mw: Pos
+    revenue_usd_per_mw_year: NonNeg
+    power_usd_per_mwh: NonNeg
+    opex_usd_per_mw_year: NonNeg = 0.0
+    conversion: LegacyConversion | None = None
+
+
+class SeasonalPue(Strict):
+    """PUE from the outdoor temperature: `min` while free cooling suffices, rising by
+    `per_c_above` for each degree C above `free_cooling_below_c` (chillers take over)."""
+    min: Annotated[float, Field(ge=1.0, le=3.0)]
+    per_c_above: Annotated[float, Field(ge=0, le=0.5)] = 0.01
+    free_cooling_below_c: Annotated[float, Field(ge=-50, le=50)] = 18.0
+    temperature_series: HourlySeries
+
+
+class Site(Strict):
+    name: Name
+    owner: Name
+    critical_it_mw: Schedule
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] | SeasonalPue = 1.3
+    energy_price: EnergyPrice
+    carbon: CarbonIntensity
+    opex_usd_per_kw_month: NonNeg = 0.0
+    spare_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0    # nodes held back to replace failed ones
+    state: str | None = None
+    legacy_loads: list[LegacyLoad] = []
+
+
+# ---------------------------------------------------------------- hardware
+
+class NodeType(Strict):
+    name: Name
+    gpus_per_node: Annotated[int, Field(ge=1, le=1024)]
+    gpu_idle_w: NonNeg
+    gpu_max_w: Pos
+    node_base_w: NonNeg = 0.0
+    node_dynamic_w: NonNeg = 0.0
+    power_curve: Literal["linear", "sqrt", "square", "cubic"] = "linear"
+    capex_usd_per_gpu: NonNeg = 0.0
+    depreciation_years: Pos = 6.0
+    nodes_per_pod: Annotated[int, Field(ge=1)] | None = None   # network domain for gang jobs
+    # Hardware failures: the node is repaired (a spare takes its place meanwhile, if the site has one).
+    failures_per_gpu_year: Annotated[float, Field(ge=0, le=1000)] = 0.0
+    repair_h: DurationH = 96.0
+    # Interruptions (a fault that a reboot or drain clears): the node's jobs restart from their
+    # checkpoints and the node is back after a short recovery; no spare is used.
+    interruptions_per_gpu_year: Annotated[float, Field(ge=0, le=1000)] = 0.0
+    interruption_recovery_h: DurationH = 1.0
+    # GPUs one outage takes out (default: the whole node). Smaller for a rack-scale node, such
+    # as a 4-GPU compute tray of a 72-GPU NVL72 rack: the node's jobs restart, the rest of it
+    # keeps serving. Spares are whole nodes, so there are none for a smaller failure domain.
+    failure_domain_gpus: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("gpu_max_w")
+    @classmethod
+    def _max_above_idle(cls, gpu_max_w: float, info) -> float:
+        idle = info.data.get("gpu_idle_w")
+        if idle is not None and idle > gpu_max_w:
+            raise ValueError(f"must be at least gpu_idle_w ({idle:g}), got {gpu_max_w:g}")
+        return gpu_max_w
+
+    @field_validator("failure_domain_gpus")
+    @classmethod
+    def _domain_within_node(cls, domain: int | None, info) -> int | None:
+        n = info.data.get("gpus_per_node")
+        if domain is not None and n is not None and domain > n:
+            raise ValueError(f"must be at most gpus_per_node ({n}), got {domain}")
+        return domain
+
+    @property
+    def whole_node_outages(self) -> bool:
+        return self.failure_domain_gpus in (None, self.gpus_per_node)
+
+    @property
+    def node_max_w(self) -> float:
+        return self.gpus_per_node * self.gpu_max_w + self.node_base_w + self.node_dynamic_w
+
+
+class NodeListRef(Strict):
+    """Count a deployment's nodes in a cluster's node list (FGD's openb lists, PAI 2020's
+    machine spec): the GPU nodes with the node type's GPUs per node, of these GPU models
+    (all models when not given)."""
+    path: str
+    models: Annotated[list[str], Field(min_length=1)] | None = None
+
+
+class Deployment(Strict):
+    site: Name
+    node_type: Name
+    nodes: Annotated[int, Field(ge=1)]
+    nodes_from: NodeListRef | None = None   # read into `nodes` before validation
+    start: Date | None = None
+    owner: Name | None = None
+
+
+# ---------------------------------------------------------------- demand
+
+class Distribution(Strict):
+    """fixed {value}; exponential {mean}; lognormal {mean, sigma (of log)}; empirical {values, weights}."""
+    dist: Literal["fixed", "exponential", "lognormal", "empirical"]
+    value: Pos | None = None
+    mean: Pos | None = None
+    sigma: Pos | None = None
+    values: list[Pos] | None = None
+    weights: list[NonNeg] | None = None
+
+    @model_validator(mode="after")
+    def _fields(self):
+        need = {"fixed": {"value"}, "exponential": {"mean"}, "lognormal": {"mean", "sigma"},
+                "empirical": {"values"}}[self.dist]
+        given = {k for k in ("value", "mean", "sigma", "values", "weights") if getattr(self, k) is not None}
+        missing = need - given
+        extra = given - need - ({"weights"} if self.dist == "empirical" else set())
+        if missing:
+            raise ValueError(f"dist {self.dist} needs {', '.join(sorted(missing))}")
+        if extra:
+            raise ValueError(f"dist {self.dist} takes no {', '.join(sorted(extra))}")
+        if self.dist == "empirical":
+            if not self.values:
+                raise ValueError("empirical values must not be empty")
+            if self.weights is not None:
+                if len(self.weights) != len(self.values):
+                    raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
+                if sum(self.weights) <= 0:
+                    raise ValueError("empirical weights must not all be zero")
+        return self
+
+
+class UtilizationProfile(Strict):
+    """Hourly GPU utilization of reserved capacity: mean with diurnal and weekly shape plus noise."""
+    mean: Fraction = 0.7
+    diurnal_amplitude: Fraction = 0.0
+    weekly_amplitude: Fraction = 0.0
+    noise_sd: Fraction = 0.0
+    peak_hour: Annotated[float, Field(ge=0, lt=24)] = 14.0
+
+
+class Sla(Strict):
+    """Each month, reserved GPU-hours not delivered beyond (1 - availability_target) of the
+    month's contracted GPU-hours are credited at credit_multiple x price, up to
+    credit_cap_share of the month's bill. Defaults: every undelivered GPU-hour at its price."""
+    availability_target: Fraction = 1.0
+    credit_multiple: Annotated[float, Field(ge=0, le=100)] = 1.0
+    credit_cap_share: Fraction = 1.0
+
+
+class Reservation(Strict):
+    node_type: Name
+    gpus: Schedule
+    site: Name | None = None
+    start: Date | None = None
+    term: DurationH | None = None
+    price_usd_per_gpu_hour: NonNeg = 0.0
+    contract_value_usd: NonNeg | None = None   # instead of a price: value / contracted GPU-hours
+    take_or_pay: bool = True                   # False: pays delivered GPU-hours x mean utilization
+    prepayment_share: Fraction = 0.0           # of the contract value, paid in cash at its start
+    sla: Sla = Sla()
+    utilization: UtilizationProfile = UtilizationProfile()
+    # Lend idle reserved GPUs to spot work: the profile then says what share of the reserved
+    # GPUs the tenant uses each hour (those run at full load); the rest run other tenants'
+    # spot jobs, preempted as the tenant's use comes back. Non-spot work never takes them.
+    lend_idle: bool = False
+
+    @model_validator(mode="after")
+    def _pricing(self):
+        if self.contract_value_usd is not None:
+            if self.price_usd_per_gpu_hour:
+                raise ValueError("give price_usd_per_gpu_hour or contract_value_usd, not both")
+            if self.term is None:
+                raise ValueError("contract_value_usd needs a term to spread the value over")
+        if self.prepayment_share and not self.take_or_pay:
+            raise ValueError("prepayment_share needs take_or_pay: true (a prepayment settles contracted bills)")
+        return self
+
+
+class TraceSource(Strict):
+    """Replay a job log: submit times (offset so the trace's first job lands at `start`,
+    stretched by `time_scale`) and durations exactly as recorded."""
+    path: str
+    format: Literal[TRACE_FORMATS]
+    time_scale: Pos = 1.0
+    start: Date | None = None
+    select: list[str] | None = None     # the trace's tenants (virtual clusters, users) to keep
+    skip_bad_rows: bool = False
+
+
+class Workload(Strict):
+    """A job stream: synthetic (Poisson arrivals with growth, diurnal and weekly shape;
+    GPU-count and duration distributions) or a replayed `trace`."""
+    node_type: Name
+    tier: Literal["on_demand", "spot"] = "on_demand"
+    trace: TraceSource | None = None
+    arrival_rate_per_h: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    growth_per_year: Annotated[float, Field(gt=-1, le=10)] = 0.0
+    diurnal_amplitude: Fraction = 0.0
+    weekly_amplitude: Fraction = 0.0
+    peak_hour: Annotated[float, Field(ge=0, lt=24)] = 14.0
+    gpus: Distribution | None = None
+    duration_h: Distribution | None = None
+    utilization: Fraction = 0.8
+    price_usd_per_gpu_hour: NonNeg = 0.0
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0   # market price falls this share a year
+    max_wait_h: Pos | None = None
+    runtime_estimate_factor: Annotated[float, Field(ge=1, le=1000)] = 1.0  # users' estimate / real duration
+    checkpoint_interval_h: DurationH | None = None   # a failure loses the work since the last checkpoint
+    gang_in_pod: bool = False                        # multi-node jobs need one network domain
+    start: Date | None = None
+    end: Date | None = None
+
+    @model_validator(mode="after")
+    def _synthetic_or_trace(self):
+        synthetic = {"arrival_rate_per_h": self.arrival_rate_per_h, "gpus": self.gpus, "duration_h": self.duration_h}
+        if self.trace is not None:
+            given = sorted(k for k, v in synthetic.items() if v is not None)
+            if given:
+                raise ValueError(f"a trace workload takes its jobs from the trace; remove {', '.join(given)}")
+        else:
+            missing = sorted(k for k, v in synthetic.items() if v is None)
+            if missing:
+                raise ValueError(f"needs {', '.join(missing)} (or a trace)")
+        return self
+
+    @field_validator("gpus")
+    @classmethod
+    def _whole_gpus(cls, gpus: Distribution) -> Distribution:
+        if gpus.dist not in ("fixed", "empirical"):
+            raise ValueError("takes dist fixed or empirical (whole GPUs)")
+        counts = [gpus.value] if gpus.dist == "fixed" else gpus.values
+        if any(c != int(c) or c > MAX_JOB_GPUS for c in counts):
+            raise ValueError(f"must be whole numbers of GPUs up to {MAX_JOB_GPUS:,}, got {counts}")
+        return gpus
+
+
+class Tenant(Strict):
+    name: Name
+    provider: Name
+    fair_share_weight: Pos = 1.0
+    reservation: Reservation | None = None
+    workload: Workload | None = None
+
+    @model_validator(mode="after")
+    def _has_demand(self):
+        if self.reservation is None and self.workload is None:
+            raise ValueError("a tenant needs a reservation, a workload or both")
+        return self
+
+
+# ---------------------------------------------------------------- companies and contracts
+
+class FloatingRate(Strict):
+    """A floating annual rate: the company's `sofr` plus this spread."""
+    sofr_plus: float
+
+
+def _rate(value):
+    """An annual rate: a number (0.0775) or floating ({sofr_plus: 0.0225})."""
+    if isinstance(value, dict):
+        spread = value.get("sofr_plus")
+        if set(value) != {"sofr_plus"} or isinstance(spread, bool) or not isinstance(spread, (int, float)) \
+                or not -0.05 <= spread <= 1:
+            raise ValueError(f"expected {{sofr_plus: spread}} with a spread from -0.05 to 1, got {value!r}")
+        return FloatingRate(sofr_plus=float(spread))
+    if isinstance(value, FloatingRate):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"expected an annual rate from 0 to 1 or {{sofr_plus: spread}}, got {value!r}")
+    return float(value)
+
+
+Rate = Annotated[float | FloatingRate, BeforeValidator(_rate)]
+
+
+class Loan(Strict):
+    name: Name
+    principal_usd: Pos
+    rate: Rate
+    maturity: Date
+    start: Date | None = None
+    amortization: Literal["amortizing", "bullet"] = "bullet"
+    gpu_collateral: bool = False     # secured on the company's GPUs: counts in loan-to-collateral
+
+
+class GpuFinancing(Strict):
+    """Each deployment's GPU capex is financed at `ltv` by an amortizing loan from its start,
+    secured on those GPUs."""
+    ltv: Annotated[float, Field(ge=0, le=1)]
+    rate: Rate
+    term: DurationH
+
+
+class Covenants(Strict):
+    """Debt covenants; a month breaches when the trailing DSCR is below `min_dscr` or GPU-secured
+    debt over the GPUs' resale value is above `max_loan_to_collateral`."""
+    min_dscr: Pos | None = None
+    max_loan_to_collateral: Pos | None = None
+
+
+class Company(Strict):
+    name: Name
+    discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.10
+    opex_usd_per_year: NonNeg = 0.0
+    opex_usd_per_mw_year: NonNeg = 0.0       # per MW of critical IT of the GPUs it owns, once online
+    gpu_resale_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0   # collateral value falls
+    sofr: Annotated[float, Field(ge=0, le=1)] | None = None   # base of its floating rates
+    debt: list[Loan] = []
+    gpu_financing: GpuFinancing | None = None
+    covenants: Covenants = Covenants()
+
+
+class DeliveryDelay(Strict):
+    """Per replica, the host delivers the site late with `probability`, by an exponential
+    delay of mean `mean_delay`: the client's capacity there and its billing start late."""
+    probability: Fraction
+    mean_delay: DurationH
+
+
+class HostingContract(Strict):
+    host: Name
+    client: Name
+    site: Name
+    billable_mw: Schedule
+    contract_mw: Pos | None = None             # the ramp may not go beyond it
+    fee_usd_per_kw_month: NonNeg
+    escalator_per_year: Annotated[float, Field(ge=0, le=1)] = 0.0
+    start: Date | None = None
+    term: DurationH
+    renewal_options: list[DurationH] = []      # terms of the renewal options, in order
+    renewals_exercised: Annotated[int, Field(ge=0)] = 0
+    power: Literal["pass_through", "included"] = "pass_through"
+    client_fitout_usd_per_mw: NonNeg = 0.0     # fit-out the client funds per billable MW added
+    fitout_netting_share: Fraction = 0.5       # of each fee netted until the fit-out is repaid
+    delivery_delay: DeliveryDelay | None = None
+
+
+class Merger(Strict):
+    """The merged variant: `members` become one company `into`; their contracts turn intercompany."""
+    into: Name
+    members: Annotated[list[Name], Field(min_length=2)]
+    integration_cost_usd: NonNeg = 0.0
+    synergy_usd_per_year: NonNeg = 0.0
+    synergy_ramp_years: NonNeg = 0.0
+    price_usd: NonNeg = 0.0
+    claimed_savings_usd_per_year: NonNeg | None = None    # what the buyer said; the report compares
+    convert_legacy_loads: LegacyConversion | None = None  # for members' legacy loads without a plan
+
+
+class Maintenance(Strict):
+    """Planned maintenance: a share of a site's nodes goes offline for a while. Jobs on
+    them are preempted and resume elsewhere or later, without losing work."""
+    site: Name
+    start: Date
+    duration: DurationH
+    node_fraction: Fraction = 1.0
+    node_type: Name | None = None
+
+
+class SchedulerConfig(Strict):
+    policy: Name = "fifo"              # a name in sim.engine.policies.POLICIES (users may add their own)
+    placement: Literal["best_fit", "first_fit", "frag_aware"] = "best_fit"
+    scope: Literal["pooled", "per_company"] = "per_company"
+    preemption: bool = True            # `priority`: on-demand may preempt spot
+    backfill_window: Annotated[int, Field(ge=1, le=100000)] = 64
+    las_thresholds_gpu_h: Annotated[list[Pos], Field(min_length=1)] = [10.0, 100.0, 1000.0]
+
+    @field_validator("las_thresholds_gpu_h")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError(f"must increase, got {v}")
+        return v
+
+
+class Scenario(Strict):
+    scenario: Name
+    baseline: str | None = None
+    start: Date
+    horizon: Annotated[DurationH, Field(le=100 * HOURS_PER_YEAR)]
+    seed: Annotated[int, Field(ge=0)] = 0
+    replicas: Annotated[int, Field(ge=1, le=100000)] = 4
+    companies: Annotated[list[Company], Field(min_length=1)]
+    sites: Annotated[list[Site], Field(min_length=1)]
+    node_types: Annotated[list[NodeType], Field(min_length=1)]
+    deployments: list[Deployment] = []
+    tenants: list[Tenant] = []
+    hosting_contracts: list[HostingContract] = []
+    maintenance: list[Maintenance] = []
+    scheduler: SchedulerConfig = SchedulerConfig()
+    merger: Merger | None = None
+
+    # -- derived helpers used by the model
+    def hours_from_start(self, day: dt.date) -> float:
+        return (day - self.start).days * 24.0
+
+    @property
+    def horizon_h(self) -> float:
+        return float(self.horizon)
+
+    @property
+    def n_hours(self) -> int:
+        return int(math.ceil(self.horizon_h))
+
+    def owner_of(self, company: str) -> str:
+        """The company that owns `company`'s assets in this variant (itself unless merged)."""
+        if self.merger and company in self.merger.members:
+            return self.merger.into
+        return company
+
+    def node_type(self, name: str) -> NodeType:
+        return next(n for n in self.node_types if n.name == name)
+
+    def site(self, name: str) -> Site:
+        return next(s for s in self.sites if s.name == name)
+
+    def configured_owner(self, dep: Deployment) -> str:
+        """The company the config names as the deployment's owner (its terms apply), before
+        any merger."""
+        return dep.owner or self.site(dep.site).owner
+
+    def deployment_owner(self, dep: Deployment) -> str:
+        return self.owner_of(self.configured_owner(dep))
+
+    def deployment_start(self, dep: Deployment) -> dt.date:
+        return dep.start or self.start

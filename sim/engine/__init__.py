@@ -1,0 +1,5 @@
+"""One replica's SimPy world, no money and no files: the model (deployments, reservations,
+arrivals, outages), schedulers and their policies, the fleet's free-capacity index, workloads,
+delivery delays, and the flat records it returns (`RunResult`, job tiers).
+
+May import: `sim.config`, `sim.inputs`, `sim.errors`, `sim.rng`, `sim.metrics`, `kernels`."""

@@ -1,0 +1,6 @@
+"""Variants x replicas: the runner, executors (local processes, Dask), the replica cache,
+statistics across replicas, progress, and the studies built on runs (sweeps, sizing); no
+files but the cache, no plots.
+
+May import: `sim.money` and everything below it, `sim.errors`, `sim.rng`, `sim.metrics`,
+`kernels`."""

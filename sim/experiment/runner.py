@@ -1,0 +1,273 @@
+"""Variants x replicas: set up from YAML, run on an executor through the replica cache,
+then assemble per-variant results.
+
+Replica k of every variant (and of every sweep point or sizing candidate) draws from
+the same named streams (seed, k, name), so differences are paired (common random
+numbers). Each (variant, replica) is simulated on its own, so results are the same
+whatever executor and number of workers ran them; the kernels then batch all replicas
+of a variant that share one config (all of them, unless inputs are uncertain).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kernels import get_backend
+
+from ..config.schema import Scenario
+from ..config.variants import Setup, Variant, setup
+from ..engine.model import simulate
+from ..engine.policies import policy_problem
+from ..engine.records import RunResult
+from ..errors import ConfigError, InvariantError
+from ..metering.accounting import VariantAccount, account
+from ..metering.jobstats import job_metrics
+from ..money.finance import Statements, statements
+from .cache import ReplicaCache, config_digest, replica_key
+from .executors import Executor
+from .progress import Progress
+from .stats import paired_comparison, summarize
+
+
+@dataclass
+class VariantResult:
+    name: str
+    scenario: Scenario                 # replica 0's (all replicas share its structure)
+    runs: list[RunResult]
+    account: VariantAccount
+    finance: Statements
+    metrics: dict[str, np.ndarray]     # metric -> (replicas,)
+    samples: dict[str, list] = field(default_factory=dict)   # uncertain input -> draw per replica
+
+
+@dataclass
+class Experiment:
+    name: str
+    seed: int
+    replicas: int
+    backend: str
+    variants: list[VariantResult]      # the config first, then its baseline if any
+    wall_s: float
+    cache_folder: Path | None = None   # where finished replicas wait until the results are written
+
+    @functools.cached_property
+    def summary(self) -> dict:
+        """summary.json's content (computed once: results, report and notebook all read it)."""
+        out = {"scenario": self.name, "seed": self.seed, "replicas": self.replicas, "backend": self.backend,
+               "variants": {v.name: {"metrics": summarize(v.metrics)} for v in self.variants}}
+        if len(self.variants) == 2:
+            out["comparison"] = paired_comparison(self.variants[0].metrics, self.variants[1].metrics)
+        return out
+
+
+class Runner:
+    """Runs replicas on an executor through the replica cache (none: results stay in memory),
+    then assembles each variant's results with the kernels."""
+
+    def __init__(self, backend: str = "auto", executor: str = "local", workers: int | None = None,
+                 dask_address: str | None = None, cache_folder: Path | None = None, quiet: bool = True,
+                 keep_in_memory: bool = True):
+        self.backend, self.xp = get_backend(backend)
+        self.keep_in_memory = keep_in_memory or cache_folder is None
+        self.executor = Executor(executor, workers, dask_address)
+        self.cache = ReplicaCache(cache_folder)
+        self.cache.sweep_stale()
+        self.quiet = quiet
+        self._memory: dict[str, RunResult] = {}   # fresh results until assembled (not read back from disk)
+        self._uses: dict[str, int] = {}           # assemblies still to come, per key
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.executor.close()
+
+    def keys(self, scenarios: list[Scenario], seed: int) -> list[str]:
+        """Cache keys of each replica; a replica does not depend on how many there are, so
+        `replicas` is left out (a rerun with more replicas reuses the ones done)."""
+        digests: dict[int, str] = {}
+        for s in scenarios:
+            if id(s) not in digests:
+                digests[id(s)] = config_digest(s.model_dump(mode="json", exclude={"replicas"}))
+        return [replica_key(digests[id(s)], seed, k) for k, s in enumerate(scenarios)]
+
+    def run(self, groups: list[tuple[str, list[Scenario]]], seed: int) -> list[list[str]]:
+        """Simulate every replica of every group that is not done yet; each group's replica keys."""
+        keys, todo = self._plan(groups, seed)
+        for _ in self._execute(todo):
+            pass
+        return keys
+
+    def _plan(self, groups, seed: int) -> tuple[list[list[str]], dict[str, tuple[str, tuple]]]:
+        """Each group's replica keys, and the replicas still to simulate: key -> (label, task)."""
+        keys = [self.keys(scenarios, seed) for _, scenarios in groups]
+        todo: dict[str, tuple[str, tuple]] = {}
+        for (label, scenarios), ks in zip(groups, keys):
+            for k, (s, key) in enumerate(zip(scenarios, ks)):
+                self._uses[key] = self._uses.get(key, 0) + 1
+                if key not in todo and key not in self._memory and not self.cache.has(key):
+                    todo[key] = (label, (s, seed, k))
+        self._progress = Progress(sum(map(len, keys)), self.quiet, reused=sum(map(len, keys)) - len(todo))
+        return keys, todo
+
+    def _execute(self, todo: dict):
+        """Run the tasks, store each result as it arrives, and yield its key."""
+        items = list(todo.items())
+        for i, run in self.executor.run([task for _, (_, task) in items], self.cache.folder,
+                                        [key for key, _ in items]):
+            key, (label, _) = items[i]
+            if run is not None:   # None: a local worker saved it to the cache already
+                self._store(key, run)
+            self._progress.step(label)
+            yield key
+
+    def _store(self, key: str, run: RunResult) -> None:
+        self.cache.save(key, run)   # saved as it completes: an interrupted run resumes from here
+        if self.keep_in_memory:
+            self._memory[key] = run
+
+    def _take(self, key: str, s: Scenario, seed: int, replica: int) -> RunResult:
+        self._uses[key] = self._uses.get(key, 1) - 1
+        run = (self._memory.get(key) if self._uses[key] > 0 else self._memory.pop(key, None)) \
+            or self.cache.load(key)
+        return run if run is not None else simulate(s, seed, replica)  # an unreadable entry: run it again
+
+    def assemble(self, scenarios: list[Scenario], keys: list[str], seed: int,
+                 samples: dict | None = None) -> VariantResult:
+        runs = [self._take(key, s, seed, k) for k, (s, key) in enumerate(zip(scenarios, keys))]
+        groups: dict[int, list[int]] = {}
+        for k, s in enumerate(scenarios):   # replicas sharing a config go through the kernels together
+            groups.setdefault(id(s), []).append(k)
+        parts = []
+        for idx in groups.values():
+            s = scenarios[idx[0]]
+            acct = account(s, [runs[k] for k in idx], self.xp)
+            parts.append((idx, acct, statements(s, acct, [runs[k] for k in idx])))   # bills follow delays
+        acct, fin = _merge(parts, len(runs))
+        per_job = [job_metrics(s, run.jobs) for s, run in zip(scenarios, runs)]
+        names = sorted(set().union(*per_job)) if per_job else []
+        jobs = {name: np.array([m.get(name, np.nan) for m in per_job]) for name in names}
+        metrics = {**acct.metrics, **fin.metrics, **jobs}
+        _check_energy_floor(scenarios[0], metrics)
+        return VariantResult(scenarios[0].scenario, scenarios[0], runs, acct, fin, metrics, samples or {})
+
+    def results(self, groups: list[tuple[list[Scenario], dict]], seed: int) -> list[VariantResult]:
+        done = dict(self.results_as_ready(groups, seed))
+        return [done[i] for i in range(len(groups))]
+
+    def results_as_ready(self, groups: list[tuple[list[Scenario], dict]], seed: int, labels: list[str] | None = None):
+        """(index, VariantResult) of each group as soon as all its replicas are done: the kernels
+        account one group while the workers simulate the next, so the cores stay busy."""
+        keys, todo = self._plan([(labels[i] if labels else s[0].scenario, s) for i, (s, _) in enumerate(groups)],
+                                seed)
+        waiting = [set(ks) & set(todo) for ks in keys]
+        left = list(range(len(groups)))
+
+        def ready():
+            for i in [i for i in left if not waiting[i]]:
+                left.remove(i)
+                scenarios, samples = groups[i]
+                yield i, self.assemble(scenarios, keys[i], seed, samples)
+
+        for key in self._execute(todo):
+            for w in waiting:
+                w.discard(key)
+            yield from ready()
+        yield from ready()
+
+
+def _stack(parts, get, n: int) -> dict[str, np.ndarray]:
+    """Per-replica arrays of every part, put back in replica order."""
+    out = {}
+    for name in get(parts[0][1]):
+        first = get(parts[0][1])[name]
+        whole = np.full((n, *first.shape[1:]), np.nan, dtype=np.result_type(first.dtype, np.float64))
+        for idx, obj in parts:
+            if name in get(obj):
+                whole[idx] = get(obj)[name]
+        out[name] = whole
+    return out
+
+
+def _merge(parts, n: int) -> tuple[VariantAccount, Statements]:
+    """One account and statements from groups of replicas accounted separately (uncertain
+    inputs): per-replica arrays in replica order; replica means weighted by group size."""
+    if len(parts) == 1:
+        return parts[0][1], parts[0][2]
+    weights = [len(idx) / n for idx, _, _ in parts]
+    fields = {}
+    for f in dataclasses.fields(VariantAccount):
+        values = [getattr(acct, f.name) for _, acct, _ in parts]
+        if f.name in ("daily", "offered_load"):   # replica means
+            keys = dict.fromkeys(k for v in values for k in v)
+            fields[f.name] = {k: sum(w * v.get(k, 0.0) for w, v in zip(weights, values)) for k in keys}
+        elif isinstance(values[0], dict):
+            fields[f.name] = _stack([(idx, acct) for idx, acct, _ in parts], lambda a: getattr(a, f.name), n)
+        else:
+            fields[f.name] = values[0]
+    fin = [(idx, f) for idx, _, f in parts]
+    statements_ = Statements(parts[0][2].companies, _stack(fin, lambda s: s.lines, n),
+                             _stack(fin, lambda s: s.metrics, n))
+    return VariantAccount(**fields), statements_
+
+
+def scenarios_of(variant: Variant, seed: int, replicas: int) -> tuple[list[Scenario], dict[str, list]]:
+    """A variant's scenario per replica, checked at the engine's door: what config cannot know
+    without importing the engine (a policy name, which users may register) fails here, before
+    anything runs."""
+    scenarios, samples = variant.scenarios(seed, replicas)
+    for s in {id(s): s for s in scenarios}.values():
+        if problem := policy_problem(s.scheduler.policy):
+            raise ConfigError(f"{variant.where}: {problem}")
+    return scenarios, samples
+
+
+def _check_energy_floor(s: Scenario, metrics) -> None:
+    floor = metrics.pop("idle_floor_it_mwh")
+    if (metrics["energy_it_mwh"] < floor * (1 - 1e-9) - 1e-9).any():
+        raise InvariantError(f"{s.scenario}: IT energy below the idle floor of the online fleet")
+
+
+def run_variants(scenarios: list[Scenario], seed: int, replicas: int, backend: str = "auto",
+                 workers: int | None = None, quiet: bool = True, executor: str = "local",
+                 dask_address: str | None = None) -> tuple[str, list[VariantResult]]:
+    """Validated scenarios, all replicas alike (no uncertain inputs); nothing is cached."""
+    with Runner(backend, executor, workers, dask_address, None, quiet) as runner:
+        return runner.backend, runner.results([([s] * replicas, {}) for s in scenarios], seed)
+
+
+def check_names(variants: list[list[Scenario]], setup_: Setup) -> None:
+    if len(variants) == 2 and variants[1][0].scenario == variants[0][0].scenario:
+        raise ConfigError(f"{setup_.config}: baseline: {Path(setup_.variants[1].where).name} has the same "
+                          f"scenario name {variants[0][0].scenario!r}")
+
+
+def run_experiment(config: str | Path, seed: int | None = None, replicas: int | None = None,
+                   backend: str = "auto", workers: int | None = None, quiet: bool = True,
+                   baseline: str | Path | None = None, executor: str = "local",
+                   dask_address: str | None = None, cache_root: str | Path | None = None) -> Experiment:
+    """Simulate a config and its baseline (a config with a sweep: see sim.experiment.sweep)."""
+    plan = setup(config, seed, replicas, baseline)
+    if plan.sweep:
+        raise ConfigError(f"{config}: sweep: this config sweeps inputs; run it with sim.experiment.sweep.run_sweep")
+    return run_setup(plan, backend, workers, quiet, executor, dask_address, cache_root)
+
+
+def run_setup(plan: Setup, backend: str = "auto", workers: int | None = None, quiet: bool = True,
+              executor: str = "local", dask_address: str | None = None,
+              cache_root: str | Path | None = None) -> Experiment:
+    """With `cache_root`, finished replicas are kept in cache_root/<scenario>/ as they complete,
+    and running the same plan again after an interruption reuses them."""
+    t0 = time.perf_counter()
+    built = [scenarios_of(v, plan.seed, plan.replicas) for v in plan.variants]
+    check_names([s for s, _ in built], plan)
+    name = built[0][0][0].scenario
+    folder = Path(cache_root) / name if cache_root is not None else None
+    with Runner(backend, executor, workers, dask_address, folder, quiet) as runner:
+        variants = runner.results(built, plan.seed)
+    return Experiment(name, plan.seed, plan.replicas, runner.backend, variants, time.perf_counter() - t0, folder)

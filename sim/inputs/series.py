@@ -1,0 +1,87 @@
+"""Hourly input series (energy price, carbon intensity) from CSV.
+
+A file has a timestamp column (`YYYY-MM-DD HH[:MM[:SS]]` or ISO `T`) and value
+columns. Values are placed by hour of the year (Feb 29 dropped), and the
+scenario takes each of its hours from the same hour of the year: one full
+year of rows (8760 distinct hours) is required, more years average out.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+
+import numpy as np
+
+from ..errors import ConfigError
+from .filecache import cached_by_file
+
+
+def _hour_of_year(ts: dt.datetime) -> int | None:
+    if ts.month == 2 and ts.day == 29:
+        return None
+    day = ts.timetuple().tm_yday - 1
+    if ts.month > 2 and ts.year % 4 == 0 and (ts.year % 100 != 0 or ts.year % 400 == 0):
+        day -= 1
+    return day * 24 + ts.hour
+
+
+@cached_by_file(maxsize=64)
+def typical_year(path: str, column: str, timestamp_column: str, allow_negative: bool = False) -> np.ndarray:
+    """8760 values by hour of the year (mean where a year repeats); negative values only
+    where allowed (temperatures). Raises ConfigError."""
+    try:
+        handle = open(path, newline="")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read hourly series: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            return _read_typical_year(handle, path, column, timestamp_column, allow_negative)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_typical_year(handle, path: str, column: str, timestamp_column: str, allow_negative: bool) -> np.ndarray:
+    sums = np.zeros(8760)
+    counts = np.zeros(8760)
+    reader = csv.DictReader(handle)
+    for name in (timestamp_column, column):
+        if reader.fieldnames is None or name not in reader.fieldnames:
+            raise ConfigError(f"{path}: line 1: no column {name!r} (columns: {reader.fieldnames})")
+    for row in reader:
+        line = reader.line_num
+        raw_ts = (row[timestamp_column] or "").strip().replace("T", " ")
+        try:
+            ts = dt.datetime.fromisoformat(raw_ts if len(raw_ts) > 13 else raw_ts + ":00")
+        except ValueError:
+            raise ConfigError(f"{path}: line {line}: bad timestamp {row[timestamp_column]!r}") from None
+        try:
+            value = float(row[column])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{path}: line {line}: {column} is not a number: {row[column]!r}") from None
+        if not math.isfinite(value) or (value < 0 and not allow_negative):
+            raise ConfigError(f"{path}: line {line}: {column} must be a finite number"
+                              f"{'' if allow_negative else ' >= 0'}, got {value}")
+        hour = _hour_of_year(ts)
+        if hour is not None:
+            sums[hour] += value
+            counts[hour] += 1
+    if (counts == 0).any():
+        missing = int((counts == 0).sum())
+        raise ConfigError(f"{path}: {column}: {missing} of the 8760 hours of the year have no value "
+                          f"(an hourly series needs at least one full year)")
+    return sums / counts
+
+
+def scenario_hours_of_year(start: dt.date, n_hours: int) -> np.ndarray:
+    """Hour-of-year index of each scenario hour (Feb 29 maps to Feb 28)."""
+    base = dt.datetime(start.year, start.month, start.day)
+    out = np.empty(n_hours, dtype=np.int64)
+    day_index = []
+    for d in range(-(-n_hours // 24)):
+        ts = base + dt.timedelta(days=d)
+        hour = _hour_of_year(ts) if not (ts.month == 2 and ts.day == 29) else _hour_of_year(ts - dt.timedelta(days=1))
+        day_index.append(hour)
+    days = np.repeat(np.asarray(day_index, dtype=np.int64), 24)[:n_hours]
+    out[:] = days + np.tile(np.arange(24), len(day_index))[:n_hours]
+    return out

@@ -1,0 +1,290 @@
+"""Monthly statements per company and variant: revenue by kind, SLA credits, hosting fees,
+energy, opex, EBITDA, depreciation, capex, free cash flow, debt service, DSCR,
+loan-to-collateral, covenant breaches and NPV.
+
+Conventions (sim/money/contracts.py states those of tenant and hosting contracts and legacy loads):
+- Amounts in USD, positive numbers; costs are subtracted where they are used. Months are the
+  calendar months of the horizon; rates per month or year accrue by the hour.
+- GPU energy is paid by the GPUs' owner when the site's hosting contract passes power through
+  (or there is none), by the site's owner when power is included. Site opex: the site's owner,
+  per kW-month of its critical IT online. Company opex: a fixed amount a year, plus a rate per
+  MW of critical IT (node max power) of the GPUs it owns once they are online.
+- EBITDA = revenue (reserved - SLA credits + on-demand + spot + legacy + converted) + hosting
+  fees received - hosting fees paid - energy - legacy energy - site opex - opex + synergies
+  - integration cost.
+- Capex falls in the month a deployment starts, if that is within the horizon (earlier GPUs are
+  sunk); depreciation is straight-line over the node type's life, monthly from the month the
+  deployment starts, sunk GPUs included. Resale (collateral) value: capex x (1 -
+  gpu_resale_decline_per_year of the owner) ^ (age in years at the month's end).
+- Finance keeps the configured dates; only hosting billing follows delivery delays (the engine
+  brings late GPUs online late, so the reservations they miss show as SLA credits).
+- Free cash flow (unlevered) = EBITDA + prepayments received - prepayments applied - capex
+  (GPUs, fit-out, conversion) + fit-out recovered by netting (client) - fit-out netted (host).
+  Cash to equity = free cash flow + borrowing - interest - principal.
+- Loans: `principal_usd` is outstanding at the later of the loan start and the scenario start
+  (borrowed then when a start inside the horizon is given). Amortizing loans pay a level monthly
+  annuity to maturity; bullet loans pay interest monthly and principal at maturity. Floating
+  rates are the company's `sofr` plus the spread, flat over the horizon. GPU financing: ltv x
+  capex borrowed at each deployment's start, amortizing over its term, secured on those GPUs.
+- DSCR: trailing-twelve-month EBITDA (before one-off integration cost) over interest plus
+  scheduled amortization; bullet repayments are assumed refinanced and left out.
+  Loan-to-collateral: GPU-secured debt (GPU financing, loans marked gpu_collateral) over the
+  resale value of the company's GPUs. A month is in breach when DSCR < min_dscr or
+  loan-to-collateral > max_loan_to_collateral.
+- NPV: monthly free cash flow discounted at the company's rate to the scenario start, end of
+  month, no terminal value.
+- Merged: the members become one row (`into`: its discount rate and covenants). Hosting between
+  members is intercompany: booked on both sides, checked to net to zero, left out of EBITDA; a
+  fit-out within one company is its own capex, without netting.
+- Metrics: revenue_usd is revenue from outside the modelled companies (tenants, legacy loads,
+  converted capacity); revenue_usd[company] adds the hosting fees it receives. hosting_fees_usd:
+  fees paid between companies that are not merged. min_dscr, max_loan_to_collateral and
+  covenant_breach_months cover every company, and each one in [brackets].
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config.schema import Scenario
+from ..config.types import HOURS_PER_YEAR, schedule_steps
+from ..engine.delays import contract_delays_h
+from ..errors import InvariantError
+from ..metering.accounting import VariantAccount
+from .contracts import (
+    HOURS_PER_MONTH,
+    Grid,
+    book_hosting,
+    book_legacy,
+    book_tenants,
+    rate_value,
+)
+
+__all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "loan_schedule", "statements"]
+
+REVENUE = ("revenue_reserved_usd", "revenue_on_demand_usd", "revenue_spot_usd", "revenue_legacy_usd",
+           "revenue_converted_usd")
+LINES = (*REVENUE[:1], "sla_credits_usd", *REVENUE[1:], "hosting_fees_received_usd", "hosting_fees_paid_usd",
+         "intercompany_fees_received_usd", "intercompany_fees_paid_usd", "energy_usd", "legacy_energy_usd",
+         "site_opex_usd", "opex_usd", "synergies_usd", "integration_cost_usd", "ebitda_usd", "depreciation_usd",
+         "capex_usd", "fitout_capex_usd", "conversion_capex_usd", "fitout_recovered_usd", "fitout_netted_usd",
+         "prepayments_received_usd", "prepayments_applied_usd", "fcf_usd", "borrowing_usd", "interest_usd",
+         "principal_usd", "cash_to_equity_usd", "debt_outstanding_usd", "gpu_secured_debt_usd",
+         "collateral_value_usd", "loan_to_collateral", "dscr_ttm", "covenant_breach")
+
+
+@dataclass
+class Statements:
+    companies: list[str]
+    lines: dict[str, np.ndarray]   # line -> (replicas, companies, months)
+    metrics: dict[str, np.ndarray]  # metric -> (replicas,)
+
+
+def loan_schedule(principal: float, annual_rate: float, months: int, amortizing: bool):
+    """(interest, principal) per month for `months` months."""
+    r = annual_rate / 12
+    interest, repay = np.zeros(months), np.zeros(months)
+    balance = principal
+    if amortizing:
+        payment = principal / months if r == 0 else principal * r / (1 - (1 + r) ** -months)
+        for m in range(months):
+            interest[m] = balance * r
+            repay[m] = payment - interest[m] if m < months - 1 else balance
+            balance -= repay[m]
+    else:
+        interest[:] = principal * r
+        repay[-1] = principal
+    return interest, repay
+
+
+def _months_between(a: dt.date, b: dt.date) -> int:
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def statements(s: Scenario, acct: VariantAccount, runs=None) -> Statements:
+    """A variant's monthly statements. `runs` (the replicas' RunResults) gives the delivery
+    delays their engine used; without it hosting is billed on the configured dates."""
+    H = s.n_hours
+    R = next(iter(acct.metrics.values())).shape[0]
+    companies = list(dict.fromkeys(s.owner_of(c.name) for c in s.companies))
+    row = {c.name: companies.index(s.owner_of(c.name)) for c in s.companies}
+    edges = [max(0, int(s.hours_from_start(m))) for m in acct.month_starts] + [H]
+    g = Grid(H, np.asarray(edges, dtype=np.int64), companies, row)
+    L = {line: np.zeros((R, len(companies), g.M)) for line in LINES}
+
+    book_tenants(s, acct, g, L)
+    draws = None if runs is None else [(run.seed, run.replica) for run in runs]
+    book_hosting(s, g, L, contract_delays_h(s, draws, R))
+    if np.abs(L["intercompany_fees_received_usd"].sum(axis=1) - L["intercompany_fees_paid_usd"].sum(axis=1)).max() \
+            > 1e-6:
+        raise InvariantError("intercompany hosting fees do not net to zero")
+    book_legacy(s, g, L)
+    _book_fleet(s, acct, g, L)
+    _book_sites_and_companies(s, g, L)
+    if s.merger:
+        into = g.row[s.merger.into]
+        ramp_h = s.merger.synergy_ramp_years * HOURS_PER_YEAR
+        share = np.minimum(np.arange(H) / ramp_h, 1.0) if ramp_h > 0 else np.ones(H)
+        L["synergies_usd"][:, into] += g.to_month(share * s.merger.synergy_usd_per_year / HOURS_PER_YEAR)
+        L["integration_cost_usd"][:, into, 0] += s.merger.integration_cost_usd
+
+    L["ebitda_usd"] = (sum(L[k] for k in REVENUE) - L["sla_credits_usd"] + L["hosting_fees_received_usd"]
+                       - L["hosting_fees_paid_usd"] - L["energy_usd"] - L["legacy_energy_usd"] - L["site_opex_usd"]
+                       - L["opex_usd"] + L["synergies_usd"] - L["integration_cost_usd"])
+    L["fcf_usd"] = (L["ebitda_usd"] + L["prepayments_received_usd"] - L["prepayments_applied_usd"] - L["capex_usd"]
+                    - L["fitout_capex_usd"] - L["conversion_capex_usd"] + L["fitout_recovered_usd"]
+                    - L["fitout_netted_usd"])
+    scheduled = _book_debt(s, acct, g, L)
+    L["cash_to_equity_usd"] = L["fcf_usd"] + L["borrowing_usd"] - L["interest_usd"] - L["principal_usd"]
+    return Statements(companies, L, _ratios_and_metrics(s, g, L, scheduled))
+
+
+def _book_fleet(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
+    """GPU energy, capex, depreciation, resale value and opex per MW, per deployment."""
+    company = {c.name: c for c in s.companies}
+    power_included = {(h.site, h.client) for h in s.hosting_contracts if h.power == "included"}
+    months = np.arange(g.M)
+    for d, dep in enumerate(s.deployments):
+        owner = s.configured_owner(dep)                          # as configured: its terms apply
+        c = g.row[owner]
+        payer = s.site(dep.site).owner if (dep.site, owner) in power_included else owner
+        L["energy_usd"][:, g.row[payer]] += acct.monthly["energy_cost_usd"][:, d]
+        nt = s.node_type(dep.node_type)
+        capex = dep.nodes * nt.gpus_per_node * nt.capex_usd_per_gpu
+        start = s.deployment_start(dep)
+        m0 = _months_between(acct.month_starts[0], start)
+        if start >= s.start and m0 < g.M:
+            L["capex_usd"][:, c, m0] += capex
+        life = int(round(nt.depreciation_years * 12))
+        lo, hi = max(m0, 0), min(m0 + life, g.M)
+        if hi > lo:
+            L["depreciation_usd"][:, c, lo:hi] += capex / life
+        age_years = (months - m0 + 1) / 12
+        decline = company[owner].gpu_resale_decline_per_year
+        L["collateral_value_usd"][:, c] += np.where(months >= m0, capex * (1 - decline) ** np.maximum(age_years, 0), 0)
+        mw = dep.nodes * nt.node_max_w / 1e6
+        L["opex_usd"][:, c] += g.to_month(g.window(s.hours_from_start(start), g.H)) * mw \
+            * company[owner].opex_usd_per_mw_year / HOURS_PER_YEAR
+
+
+def _book_sites_and_companies(s: Scenario, g: Grid, L: dict) -> None:
+    hours = np.arange(g.H, dtype=np.float64)
+    for site in s.sites:
+        it_mw = np.zeros(g.H)
+        for day, level in schedule_steps(site.critical_it_mw, s.start):   # sorted by date
+            it_mw[hours >= s.hours_from_start(day)] = level
+        L["site_opex_usd"][:, g.row[site.owner]] += g.to_month(it_mw) * 1000 * site.opex_usd_per_kw_month \
+            / HOURS_PER_MONTH
+    for c in s.companies:
+        L["opex_usd"][:, g.row[c.name]] += g.to_month(np.full(g.H, c.opex_usd_per_year / HOURS_PER_YEAR))
+
+
+# ---------------------------------------------------------------- debt
+
+def _book_debt(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> np.ndarray:
+    """Interest, principal, borrowing and balances of every loan; returns the scheduled
+    amortization (companies, months) that DSCR counts."""
+    scheduled = np.zeros((len(g.companies), g.M))
+    month0 = acct.month_starts[0]
+    for c in s.companies:
+        for loan in c.debt:
+            first = max(loan.start or s.start, s.start)
+            n = _months_between(first, loan.maturity)
+            if n > 0:
+                _book_schedule(g, L, scheduled, g.row[c.name], loan.principal_usd, rate_value(loan.rate, c.sofr), n,
+                               loan.amortization == "amortizing", _months_between(month0, first),
+                               borrowed=loan.start is not None and loan.start >= s.start, secured=loan.gpu_collateral)
+    company = {c.name: c for c in s.companies}
+    for dep in s.deployments:
+        owner = company[s.configured_owner(dep)]
+        fin = owner.gpu_financing
+        if fin is None:
+            continue
+        nt = s.node_type(dep.node_type)
+        principal = fin.ltv * dep.nodes * nt.gpus_per_node * nt.capex_usd_per_gpu
+        n = max(1, int(round(fin.term / HOURS_PER_MONTH)))
+        start = s.deployment_start(dep)
+        if principal > 0:   # months before the scenario start are already paid
+            _book_schedule(g, L, scheduled, g.row[owner.name], principal, rate_value(fin.rate, owner.sofr), n, True,
+                           _months_between(month0, start), borrowed=start >= s.start, secured=True)
+    return scheduled
+
+
+def _book_schedule(g: Grid, L: dict, scheduled, c: int, principal: float, rate: float, n: int, amortizing: bool,
+                   m0: int, borrowed: bool, secured: bool) -> None:
+    """Book an n-month schedule whose first month is m0 (may be negative)."""
+    interest, repay = loan_schedule(principal, rate, n, amortizing)
+    balance = principal - np.concatenate([[0.0], np.cumsum(repay)[:-1]])   # at each month's start
+    lo, hi = max(m0, 0), min(m0 + n, g.M)
+    if borrowed and 0 <= m0 < g.M:
+        L["borrowing_usd"][:, c, m0] += principal
+    if hi <= lo:
+        return
+    span = slice(lo - m0, hi - m0)
+    L["interest_usd"][:, c, lo:hi] += interest[span]
+    L["principal_usd"][:, c, lo:hi] += repay[span]
+    L["debt_outstanding_usd"][:, c, lo:hi] += balance[span]
+    if secured:
+        L["gpu_secured_debt_usd"][:, c, lo:hi] += balance[span]
+    if amortizing:
+        scheduled[c, lo:hi] += repay[span]
+
+
+# ---------------------------------------------------------------- ratios, NPV, metrics
+
+def _ttm(x: np.ndarray) -> np.ndarray:
+    """Trailing twelve-month sums along the last axis (shorter at the start)."""
+    total = np.cumsum(x, axis=-1)
+    total[..., 12:] -= total[..., :-12].copy()
+    return total
+
+
+def _ratios_and_metrics(s: Scenario, g: Grid, L: dict, scheduled: np.ndarray) -> dict[str, np.ndarray]:
+    company = {c.name: c for c in s.companies}
+    owners = [company[name] for name in g.companies]
+    service = _ttm(L["interest_usd"] + scheduled)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        L["dscr_ttm"] = np.where(service > 0, _ttm(L["ebitda_usd"] + L["integration_cost_usd"]) / service, np.nan)
+        L["loan_to_collateral"] = np.where((L["gpu_secured_debt_usd"] > 0) & (L["collateral_value_usd"] > 0),
+                                           L["gpu_secured_debt_usd"] / L["collateral_value_usd"], np.nan)
+    min_dscr = np.array([o.covenants.min_dscr or -np.inf for o in owners])[None, :, None]
+    max_ltc = np.array([o.covenants.max_loan_to_collateral or np.inf for o in owners])[None, :, None]
+    L["covenant_breach"] = ((L["dscr_ttm"] < min_dscr) | (L["loan_to_collateral"] > max_ltc)).astype(np.float64)
+
+    rates = np.array([o.discount_rate for o in owners])
+    discount = (1 + rates[:, None]) ** (-(np.arange(g.M)[None, :] + 1) / 12)
+    npv = (L["fcf_usd"] * discount).sum(axis=2)                        # (R, C)
+    external = sum(L[k] for k in REVENUE) - L["sla_credits_usd"]        # (R, C, M)
+    per_company = {
+        "revenue_usd": (external + L["hosting_fees_received_usd"]).sum(axis=2),
+        "ebitda_usd": L["ebitda_usd"].sum(axis=2),
+        "fcf_usd": L["fcf_usd"].sum(axis=2),
+        "npv_usd": npv,
+        "min_dscr": _nan_reduce(np.min, L["dscr_ttm"]),
+        "max_loan_to_collateral": _nan_reduce(np.max, L["loan_to_collateral"]),
+        "covenant_breach_months": L["covenant_breach"].sum(axis=2),
+    }
+    metrics = {
+        "revenue_usd": external.sum(axis=(1, 2)),
+        "sla_credits_usd": L["sla_credits_usd"].sum(axis=(1, 2)),
+        "hosting_fees_usd": L["hosting_fees_paid_usd"].sum(axis=(1, 2)),
+        "ebitda_usd": per_company["ebitda_usd"].sum(axis=1),
+        "fcf_usd": per_company["fcf_usd"].sum(axis=1),
+        "npv_usd": npv.sum(axis=1),
+        "min_dscr": _nan_reduce(np.min, per_company["min_dscr"]),
+        "max_loan_to_collateral": _nan_reduce(np.max, per_company["max_loan_to_collateral"]),
+        "covenant_breach_months": per_company["covenant_breach_months"].sum(axis=1),
+    }
+    for c, name in enumerate(g.companies):
+        for metric, values in per_company.items():
+            metrics[f"{metric}[{name}]"] = values[:, c]
+    return metrics
+
+
+def _nan_reduce(reduce, a: np.ndarray) -> np.ndarray:
+    """min or max over the last axis ignoring nan; nan where a row has no value (no debt)."""
+    fill = np.inf if reduce is np.min else -np.inf
+    out = reduce(np.where(np.isnan(a), fill, a), axis=-1)
+    return np.where(np.isinf(out), np.nan, out)

@@ -1,0 +1,187 @@
+"""Statements in words: demand beyond capacity, shortfalls and rejected jobs (terminal and
+report), and the report's notes on contracts, debt and the merger."""
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.stats import mean_ci95
+
+from ..experiment.runner import Experiment
+from ..money.contracts import hosting_contract_value_usd
+from .tables import fmt_value
+
+
+def warnings(exp: Experiment) -> list[str]:
+    """Plain statements of demand beyond capacity, per variant."""
+    out = []
+    for v in exp.variants:
+        for node_type, load in v.account.offered_load.items():
+            if load > 1.0:
+                out.append(f"{v.name}: demand exceeds capacity for {node_type}: offered load {load:.2f} "
+                           f"of online GPU-hours; queues grow and waits are censored at the horizon")
+        short = v.metrics.get("reserved_shortfall_gpu_hours")
+        if short is not None and np.nanmean(short) > 0:
+            out.append(f"{v.name}: reserved capacity was not delivered in full: "
+                       f"{fmt_value(float(np.nanmean(short)))} GPU-hours short (replica mean)")
+        unfinished = np.nanmean(v.metrics["jobs_unfinished"])
+        submitted = np.nanmean(v.metrics["jobs_submitted"])
+        if submitted and unfinished / submitted > 0.05:
+            out.append(f"{v.name}: {unfinished / submitted:.0%} of jobs were still queued or running at the horizon")
+        rejected = np.nanmean(v.metrics["jobs_rejected"])
+        if rejected > 0:
+            out.append(f"{v.name}: {rejected:,.0f} jobs can never fit the cluster they were sent to and were "
+                       f"rejected (counted in jobs_rejected)")
+        skipped = v.metrics.get("trace_rows_skipped")
+        if skipped is not None and np.nanmax(skipped) > 0:
+            out.append(f"{v.name}: {np.nanmax(skipped):,.0f} bad trace rows were skipped (skip_bad_rows)")
+    return out
+
+
+def finance_notes(exp: Experiment) -> list[str]:
+    """Contracts and money: the hosting contracts' value and bill at full ramp, debt and
+    covenants per company and, for a merger, the buyer's net annual saving against its claim,
+    the value to the buyer against the price, and where the paired NPV difference comes from."""
+
+    def usd(x) -> str:
+        return f"USD {fmt_value(float(x), 'USD')}"
+
+    def with_ci(samples) -> str:
+        mean, lo, hi = mean_ci95(np.asarray(samples, dtype=np.float64))
+        return usd(mean) + (f" [{fmt_value(float(lo), 'USD')}, {fmt_value(float(hi), 'USD')}]"
+                            if np.isfinite(lo) else "")
+
+    out = []
+    contracts = exp.variants[-1].scenario
+    if contracts.hosting_contracts:
+        value = sum(hosting_contract_value_usd(contracts, h) for h in contracts.hosting_contracts)
+        out.append(f"- Hosting contracts: {len(contracts.hosting_contracts)}, worth {usd(value)} in fees over their "
+                   f"terms and exercised renewals (configured dates, no delays).")
+    full_ramp = {}
+    for v in exp.variants:
+        fees = v.finance.lines["hosting_fees_paid_usd"].sum(axis=1)            # (R, M)
+        if fees.any():
+            mean = fees.mean(axis=0)
+            m = int(np.argmax([mean[k:k + 12].sum() for k in range(max(1, mean.size - 11))]))
+            full_ramp[v.name] = m
+            out.append(f"- {v.name}: the clients' annual hosting bill at full ramp (largest 12 months, from "
+                       f"{v.account.month_starts[m]:%Y-%m}): {with_ci(fees[:, m:m + 12].sum(axis=1))}.")
+    if len(exp.variants) == 2 and exp.variants[0].scenario.merger and exp.variants[0].scenario.merger.into \
+            in exp.variants[1].finance.companies:
+        out += _merger_notes(exp, full_ramp, usd, with_ci)
+    out += ["", "### Debt and covenants", ""]
+    for v in exp.variants:
+        metrics = v.metrics
+        for name in v.finance.companies:
+            dscr = np.nanmean(metrics[f"min_dscr[{name}]"]) if np.isfinite(metrics[f"min_dscr[{name}]"]).any() \
+                else np.nan
+            ltc = metrics[f"max_loan_to_collateral[{name}]"]
+            breach = float(np.mean(metrics[f"covenant_breach_months[{name}]"]))
+            debt = v.finance.lines["debt_outstanding_usd"][:, v.finance.companies.index(name), 0].mean()
+            parts = [f"debt at the start {usd(debt)}",
+                     f"lowest trailing-12-month DSCR {fmt_value(float(dscr), 'ratio')}x" if np.isfinite(dscr)
+                     else "no scheduled debt service"]
+            if np.isfinite(ltc).any():
+                parts.append(f"highest GPU loan-to-collateral {np.nanmean(ltc):.2f}")
+            parts.append(f"{breach:.1f} of {v.finance.lines['covenant_breach'].shape[2]} months in covenant breach"
+                         if breach else "no covenant breach")
+            out.append(f"- {v.name}, {name}: " + "; ".join(parts) + " (replica means).")
+        lines = v.finance.lines
+        for c, name in enumerate(v.finance.companies):   # a host living off one client
+            fees = lines["hosting_fees_received_usd"][:, c].sum()
+            revenue = fees + sum(lines[k][:, c].sum() for k in ("revenue_reserved_usd", "revenue_on_demand_usd",
+                                                                 "revenue_spot_usd", "revenue_legacy_usd",
+                                                                 "revenue_converted_usd")) \
+                - lines["sla_credits_usd"][:, c].sum()
+            clients = {h.client for h in v.scenario.hosting_contracts if v.scenario.owner_of(h.host) == name
+                       and v.scenario.owner_of(h.client) != name}
+            if fees > 0 and revenue > 0 and len(clients) == 1:
+                out.append(f"- {v.name}, {name}: {fees / revenue:.0%} of its revenue comes from one hosting client "
+                           f"({clients.pop()}): a single-counterparty risk that also carries its debt service.")
+    credits = [v for v in exp.variants if np.nanmean(v.metrics["sla_credits_usd"]) > 0]
+    if any(h.delivery_delay for h in contracts.hosting_contracts) or credits:
+        out.append("- SLA credits to tenants for reserved GPUs not delivered (late, failed or oversold capacity): "
+                   + "; ".join(f"{v.name} {with_ci(v.metrics['sla_credits_usd'])}" for v in exp.variants) + ".")
+    return ["", "## Finance", ""] + out
+
+
+def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
+    """The buyer's view of a merger against its standalone baseline (paired replicas)."""
+    merged, base = exp.variants
+    deal = merged.scenario.merger
+    into = deal.into
+    mi, bi = merged.finance.companies.index(into), base.finance.companies.index(into)
+    m = full_ramp.get(base.name, 0)
+    window = slice(m, m + 12)
+    diff = lambda line: (merged.finance.lines[line][:, mi, window].sum(axis=1)
+                         - base.finance.lines[line][:, bi, window].sum(axis=1))
+    saving = diff("ebitda_usd")
+    out = [f"- {into}'s net annual saving from the merger over the same 12 months (its EBITDA merged minus "
+           f"standalone, paired replicas): {with_ci(saving)}."]
+    parts = {"hosting fees avoided": -diff("hosting_fees_paid_usd"), "site opex taken on": -diff("site_opex_usd"),
+             "energy": -diff("energy_usd"), "opex": -diff("opex_usd"),
+             "legacy loads": diff("revenue_legacy_usd") + diff("revenue_converted_usd") - diff("legacy_energy_usd"),
+             "hosting fees received": diff("hosting_fees_received_usd"),
+             "tenant revenue net of SLA credits": diff("revenue_reserved_usd") + diff("revenue_on_demand_usd")
+             + diff("revenue_spot_usd") - diff("sla_credits_usd"),
+             "synergies less integration cost": diff("synergies_usd") - diff("integration_cost_usd")}
+    shown = [f"{k} {usd(x.mean())}" for k, x in parts.items() if abs(x.mean()) >= 1e-3 * max(abs(saving.mean()), 1)]
+    if shown:
+        out.append("- That saving is: " + "; ".join(shown) + ".")
+    if deal.claimed_savings_usd_per_year:
+        ratio = saving.mean() / deal.claimed_savings_usd_per_year
+        verdict = "near the claim" if 0.8 <= ratio <= 1.25 else "above the claim" if ratio > 1 else "below the claim"
+        out.append(f"- The buyer claimed about {usd(deal.claimed_savings_usd_per_year)} a year of savings; the "
+                   f"modelled saving is {ratio:.0%} of it: **{verdict}** (within -20%/+25% counts as near).")
+    cash = diff("fcf_usd")
+    out.append(f"- In cash (free cash flow, same months) the saving is {with_ci(cash)}: besides EBITDA, the "
+               f"fit-out netting that standalone recovers from the host ({usd(-diff('fitout_recovered_usd').mean())})"
+               f", capex and prepayment timing.")
+
+    def pv(v, lines, sign=1.0):
+        """Present value per replica of lines summed over the variant's companies."""
+        rates = np.array([next(c.discount_rate for c in v.scenario.companies if c.name == n)
+                          for n in v.finance.companies])
+        months = v.finance.lines["fcf_usd"].shape[2]
+        discount = (1 + rates[:, None]) ** (-(np.arange(months)[None, :] + 1) / 12)
+        return sign * sum((v.finance.lines[k] * discount).sum(axis=(1, 2)) for k in lines)
+
+    value = merged.metrics["npv_usd"] - base.metrics[f"npv_usd[{into}]"]
+    members = [c for c in base.finance.companies if c in deal.members and c != into]
+    assumed = sum(base.finance.lines["debt_outstanding_usd"][:, base.finance.companies.index(c), 0].mean()
+                  for c in members)
+    out.append(f"- What the merger is worth to {into}: NPV merged minus its own standalone NPV (unlevered free "
+               f"cash flow, no terminal value) {with_ci(value)}, against the price paid of {usd(deal.price_usd)} "
+               f"plus {usd(assumed)} of debt assumed ({usd(deal.price_usd + assumed)}): "
+               f"{'more' if value.mean() > deal.price_usd + assumed else 'less'} than it pays within the horizon.")
+    whole = merged.metrics["npv_usd"] - base.metrics["npv_usd"]
+    out.append(f"- Paired NPV difference of the whole ({merged.name} - {base.name}, every company): "
+               f"{with_ci(whole)}. Hosting fees and fit-out netting are transfers between the two companies and "
+               f"cancel; what merging changes is:")
+    components = {
+        "tenant revenue net of SLA credits (pooling)": (("revenue_reserved_usd", "revenue_on_demand_usd",
+                                                         "revenue_spot_usd"), ("sla_credits_usd",)),
+        "legacy loads (mining, converted capacity)": (("revenue_legacy_usd", "revenue_converted_usd"),
+                                                      ("legacy_energy_usd",)),
+        "conversion capex": ((), ("conversion_capex_usd",)),
+        "synergies less integration cost": (("synergies_usd",), ("integration_cost_usd",)),
+        "energy, site and company opex": ((), ("energy_usd", "site_opex_usd", "opex_usd")),
+        "capex (GPUs, fit-out)": ((), ("capex_usd", "fitout_capex_usd")),
+        "hosting fees and fit-out netting": (("hosting_fees_received_usd", "fitout_recovered_usd"),
+                                             ("hosting_fees_paid_usd", "fitout_netted_usd")),
+        "prepayment timing": (("prepayments_received_usd",), ("prepayments_applied_usd",)),
+    }
+    rows = []
+    for label, (plus, minus) in components.items():
+        delta = (pv(merged, plus) - pv(merged, minus)) - (pv(base, plus) - pv(base, minus)) \
+            if plus or minus else np.zeros(1)
+        if abs(float(np.mean(delta))) >= 1e6:
+            rows.append(f"{label} {usd(np.mean(delta))}")
+    out[-1] += " " + "; ".join(rows) + "." if rows else " nothing measurable."
+    loads = sum(load.mw for site in merged.scenario.sites for load in site.legacy_loads)
+    if deal.convert_legacy_loads is not None and loads:
+        conv = deal.convert_legacy_loads
+        out.append(f"- The merged company converts {loads:g} MW of legacy load from {conv.start:%Y-%m} over "
+                   f"{conv.months} months at {usd(conv.capex_usd_per_mw)} per MW; converted MW earn "
+                   f"{usd(conv.converted_usd_per_mw_year)} per MW-year and do not become GPU deployments in the "
+                   f"engine.")
+    return out

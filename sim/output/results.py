@@ -1,0 +1,177 @@
+"""Write an experiment to OUT/<scenario>/: built in a hidden temporary folder
+beside it and renamed into place only when complete, so a reader never sees a
+half-written result and an interrupted run leaves the old result intact.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..engine.records import TIER_NAMES, JobTable
+from ..experiment.cache import pid_alive
+from ..experiment.runner import Experiment
+from ..metering.jobstats import censored_wait_h
+from ..money.finance import LINES
+
+STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.COMPLETED: "completed",
+               JobTable.REJECTED: "rejected"}
+
+
+def write_results(exp: Experiment, out_root: str | Path) -> Path:
+    from .report import write_report  # matplotlib loads only when writing
+
+    def fill(tmp: Path) -> None:
+        (tmp / "summary.json").write_text(json.dumps(exp.summary, indent=2) + "\n")
+        (tmp / "run.json").write_text(json.dumps(_run_metadata(exp), indent=2, default=str) + "\n")
+        _write_timeseries(exp, tmp / "timeseries.csv")
+        _write_jobs(exp, tmp / "jobs.csv")
+        _write_finance(exp, tmp / "finance.csv")
+        write_samples(exp, tmp / "samples.csv")
+        write_report(exp, tmp)
+
+    return publish(out_root, exp.name, fill)
+
+
+def publish(out_root: str | Path, name: str, fill) -> Path:
+    """Build OUT/<name>/ with fill(folder) in a hidden temporary folder beside it, then swap it
+    into place. Any failure or Ctrl-C while building removes the temporary folder; Ctrl-C is
+    held back during the swap itself, so the result is always the old one or the new one."""
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out_root, name)
+    final = out_root / name
+    tmp = out_root / f".{name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = out_root / f".{name}.old-{os.getpid()}"
+    with _sigint_held():
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Delay Ctrl-C until the block is done (where the platform allows it)."""
+    can = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if can:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if can:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _remove_leftovers(out_root: Path, name: str) -> None:
+    """Temporary folders of earlier runs that were killed (their process is gone)."""
+    for p in out_root.glob(f".{name}.*-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def write_samples(exp: Experiment, path: Path) -> None:
+    """Each replica's draws of the uncertain inputs: one row per variant and replica, one
+    column per input (nothing written when there are none)."""
+    if not any(v.samples for v in exp.variants):
+        return
+    inputs = list(dict.fromkeys(name for v in exp.variants for name in v.samples))
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "replica", *inputs])
+        for v in exp.variants:
+            for k in range(exp.replicas):
+                values = [v.samples[name][k] if name in v.samples else "" for name in inputs]
+                w.writerow([v.name, k, *(_fmt(x) if isinstance(x, float) else x for x in values)])
+
+
+def _run_metadata(exp: Experiment) -> dict:
+    import simpy
+    return {
+        "fleetsim": __version__, "python": platform.python_version(), "numpy": np.__version__,
+        "simpy": simpy.__version__, "seed": exp.seed, "replicas": exp.replicas, "backend": exp.backend,
+        "configs": {v.name: v.scenario.model_dump(mode="json") for v in exp.variants},
+    }
+
+
+def _fmt(x) -> str:
+    if isinstance(x, (float, np.floating)):
+        return "" if not np.isfinite(x) else f"{x:.6g}"
+    return str(x)
+
+
+def _write_timeseries(exp: Experiment, path: Path) -> None:
+    """Daily rows per variant and site, replica means."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "site", "date", "gpus_online", "gpus_allocated", "utilization", "it_power_mw",
+                    "facility_power_mw", "energy_cost_usd", "carbon_t"])
+        for v in exp.variants:
+            d = v.account.daily
+            for i, site in enumerate(v.scenario.sites):
+                for day in range(d["gpus_online"].shape[1]):
+                    online = d["gpus_online"][i, day]
+                    alloc = d["gpus_allocated"][i, day]
+                    w.writerow([v.name, site.name, v.scenario.start + dt.timedelta(days=day), _fmt(online),
+                                _fmt(alloc), _fmt(alloc / online if online > 0 else np.nan),
+                                _fmt(d["it_power_mw"][i, day]), _fmt(d["facility_power_mw"][i, day]),
+                                _fmt(d["energy_cost_usd"][i, day]), _fmt(d["carbon_t"][i, day])])
+
+
+def _fmt_col(values: np.ndarray) -> list[str]:
+    """A float column as text: 6 significant digits, empty where missing."""
+    return ["" if v != v else f"{v:.6g}" for v in values.tolist()]
+
+
+def _write_jobs(exp: Experiment, path: Path) -> None:
+    """One row per job of replica 0 per variant; waits of still-queued jobs are censored
+    at the horizon (state says so); rejected jobs have no wait."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "job", "tenant", "gpus", "submit_h", "start_h", "end_h", "wait_h", "site",
+                    "state", "preemptions", "restarts", "tier"])
+        for v in exp.variants:
+            j = v.runs[0].jobs
+            s = v.scenario
+            n = j["submit_h"].size
+            wait = np.where(j["state"] == JobTable.REJECTED, np.nan, censored_wait_h(j, s.horizon_h))
+            tenants = np.array([t.name for t in s.tenants] or [""], dtype=object)[j["tenant"]]
+            sites = np.array([x.name for x in s.sites] + [""], dtype=object)[j["site"]]  # -1: no site
+            states = np.array([STATE_NAMES[k] for k in range(4)], dtype=object)[j["state"]]
+            w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), _fmt_col(j["submit_h"]),
+                            _fmt_col(j["start_h"]), _fmt_col(j["end_h"]), _fmt_col(wait), sites.tolist(),
+                            states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist(),
+                            [TIER_NAMES[t] for t in j["tier"].tolist()]))
+
+
+def _write_finance(exp: Experiment, path: Path) -> None:
+    """Monthly cash flows per variant and company, replica means."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "company", "month", *LINES])
+        for v in exp.variants:
+            lines = {k: a.mean(axis=0) for k, a in v.finance.lines.items()}
+            for c, company in enumerate(v.finance.companies):
+                for m, month in enumerate(v.account.month_starts):
+                    w.writerow([v.name, company, month.strftime("%Y-%m"),
+                                *(_fmt(lines[k][c, m]) for k in LINES)])

@@ -1,0 +1,109 @@
+"""The comparison as rows of text: headline metrics with their units, each variant's mean
+[95% CI], the paired difference and whether it is significant; the terminal's table."""
+from __future__ import annotations
+
+import math
+
+from ..experiment.runner import Experiment
+from ..experiment.stats import excludes_zero
+from ..metrics import shown_in, unit_of
+
+HEADLINE = shown_in("headline")
+KEY_METRICS = ("npv_usd", "ebitda_usd", "gpu_utilization", "mean_wait_h", "sla_attainment", "energy_cost_usd",
+               "carbon_t")   # the answer\'s sentences and the differences chart
+
+
+def fmt_value(x, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if unit == "fraction":
+        return f"{x:.3f}"
+    ax = abs(x)
+    if unit == "USD" or ax >= 1e6:
+        for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if ax >= div:
+                return f"{x / div:,.2f}{suffix}"
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def comparison_rows(exp: Experiment) -> list[list[str]]:
+    summary = exp.summary
+    names = [v.name for v in exp.variants]
+    rows = []
+    for metric in HEADLINE:
+        unit = unit_of(metric)
+        cells = [metric, unit]
+        present = False
+        for name in names:
+            m = summary["variants"][name]["metrics"].get(metric)
+            present |= m is not None
+            cells.append(fmt_value(m["mean"], unit) if m else "-")
+        if len(names) == 2:
+            c = summary["comparison"].get(metric)
+            cells.append(f"{fmt_value(c['delta'], unit)} [{fmt_value(c['ci95'][0], unit)}, "
+                         f"{fmt_value(c['ci95'][1], unit)}]" if c else "-")
+        if present:
+            rows.append(cells)
+    return rows
+
+
+def comparison_header(exp: Experiment) -> list[str]:
+    names = [v.name for v in exp.variants]
+    head = ["metric", "unit", *names]
+    if len(names) == 2:
+        head.append(f"{names[0]} - {names[1]} [95% CI]")
+    return head
+
+
+def text_table(exp: Experiment) -> str:
+    rows = [comparison_header(exp), *comparison_rows(exp)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def interval(m: dict | None, unit: str) -> str:
+    if not m or m.get("mean", m.get("delta")) is None:
+        return "-"
+    mid = m.get("mean", m.get("delta"))
+    lo, hi = m["ci95"]
+    return fmt_value(mid, unit) if lo is None else \
+        f"{fmt_value(mid, unit)} [{fmt_value(lo, unit)}, {fmt_value(hi, unit)}]"
+
+
+def significance(c: dict | None) -> str:
+    """Whether a paired difference's 95% interval excludes zero."""
+    if not c or c["delta"] is None:
+        return "-"
+    lo, hi = c["ci95"]
+    if lo is None:
+        return "n/a (one replica)"
+    if lo == hi == c["delta"] == 0:
+        return "no (identical)"
+    return "**yes**" if excludes_zero(c["ci95"]) else "no"
+
+
+def answer_rows(exp: Experiment) -> tuple[list[str], list[list[str]]]:
+    """Headline metrics: each variant's mean [95% CI]; with a baseline, the paired difference
+    [95% CI] and whether it is significant."""
+    summary = exp.summary
+    names = [v.name for v in exp.variants]
+    head = ["metric", "unit", *(f"{n} [95% CI]" for n in names)]
+    if len(names) == 2:
+        head += [f"{names[0]} - {names[1]} [95% CI]", "significant"]
+    rows = []
+    for metric in HEADLINE:
+        unit = unit_of(metric)
+        cells = [summary["variants"][n]["metrics"].get(metric) for n in names]
+        if not any(cells):
+            continue
+        row = [f"`{metric}`", unit, *(interval(m, unit) for m in cells)]
+        if len(names) == 2:
+            c = summary["comparison"].get(metric)
+            row += [interval(c, unit), significance(c)]
+        rows.append(row)
+    return head, rows
