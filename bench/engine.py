@@ -25,9 +25,9 @@ import numpy as np
 import simpy
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sim.config.loading import scenario_from_dict  #noqa: E402
-from sim.engine.model import simulate  #noqa: E402
-from sim.engine.workload import job_stream  #noqa: E402
+from sim.config.loading import scenario_from_dict  # noqa: E402
+from sim.engine.model import simulate  # noqa: E402
+from sim.engine.workload import job_stream  # noqa: E402
 from bench.fleet import one_site  # noqa: E402
 
 SEED = 1

@@ -21,12 +21,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sim.config.loading import scenario_from_dict  #noqa: E402
-from sim.errors import ConfigError  #noqa: E402
-from sim.metering.jobstats import censored_wait_h  #noqa: E402
-from sim.engine.model import simulate  #noqa: E402
-from sim.engine.records import JobTable  #noqa: E402
-from sim.inputs.traces import load_trace  #noqa: E402
+from sim.config.loading import scenario_from_dict  # noqa: E402
+from sim.errors import ConfigError  # noqa: E402
+from sim.metering.jobstats import censored_wait_h  # noqa: E402
+from sim.engine.model import simulate  # noqa: E402
+from sim.engine.records import JobTable  # noqa: E402
+from sim.inputs.traces import load_trace  # noqa: E402
 from bench.fleet import one_site  # noqa: E402
 
 PHILLY = os.path.normpath(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "..", "shared",

@@ -17,9 +17,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sim.experiment.executors import machine_workers  #noqa: E402
-from sim.config.variants import setup  #noqa: E402
-from sim.experiment.runner import run_setup  #noqa: E402
+from sim.experiment.executors import machine_workers  # noqa: E402
+from sim.config.variants import setup  # noqa: E402
+from sim.experiment.runner import run_setup  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

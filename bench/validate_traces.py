@@ -26,14 +26,14 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from sim.config.loading import load_scenario, scenario_from_dict  #noqa: E402
-from sim.inputs.fit import duration_block, fit_trace, model_gpu_h, render  #noqa: E402
-from sim.engine.model import simulate  #noqa: E402
-from sim.engine.records import JobTable  #noqa: E402
-from sim.metering.jobstats import censored_wait_h  #noqa: E402
-from sim.inputs.nodelists import load_node_list  #noqa: E402
-from sim.inputs.traces import load_trace  #noqa: E402
-from sim.inputs.traces.alibaba_openb import openb_pods  #noqa: E402
+from sim.config.loading import load_scenario, scenario_from_dict  # noqa: E402
+from sim.inputs.fit import duration_block, fit_trace, model_gpu_h, render  # noqa: E402
+from sim.engine.model import simulate  # noqa: E402
+from sim.engine.records import JobTable  # noqa: E402
+from sim.metering.jobstats import censored_wait_h  # noqa: E402
+from sim.inputs.nodelists import load_node_list  # noqa: E402
+from sim.inputs.traces import load_trace  # noqa: E402
+from sim.inputs.traces.alibaba_openb import openb_pods  # noqa: E402
 from bench.fleet import one_site  # noqa: E402
 
 DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "..", "shared",

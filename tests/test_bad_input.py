@@ -206,6 +206,7 @@ CASES = [
     ("duplicate-site-name", mutated(lambda c, f: c["sites"].append(dict(c["sites"][0]))), (),
      ("sites[1].name", "duplicate")),
     ("duplicate-tenant-name", set_at("tenants.1.name", "lab"), (), ("tenants[1].name", "duplicate")),
+    ("warmup-past-horizon", set_at("warmup", "60d"), (), ("warmup", "not before the horizon")),
     ("scheduler-unknown-policy", mutated(lambda c, f: c.setdefault("scheduler", {}).update(policy="sjf")), (),
      ("scenario.yaml", "scheduler.policy", "'sjf'", "easy_backfill")),
     ("scheduler-unknown-policy-swept", mutated(lambda c, f: None), ("--sweep", "scheduler.policy=fifo,sjf"),

@@ -464,6 +464,7 @@ class Scenario(Strict):
     baseline: str | None = None
     start: Date
     horizon: Annotated[DurationH, Field(le=100 * HOURS_PER_YEAR)]
+    warmup: DurationH | None = None     # job metrics leave out jobs submitted before it
     seed: Annotated[int, Field(ge=0)] = 0
     replicas: Annotated[int, Field(ge=1, le=100000)] = 4
     companies: Annotated[list[Company], Field(min_length=1)]
@@ -476,6 +477,12 @@ class Scenario(Strict):
     scheduler: SchedulerConfig = SchedulerConfig()
     merger: Merger | None = None
 
+    @model_validator(mode="after")
+    def _warmup_before_horizon(self):
+        if self.warmup is not None and self.warmup >= self.horizon:
+            raise ValueError(f"warmup: {self.warmup:g} h is not before the horizon ({self.horizon:g} h)")
+        return self
+
     # -- derived helpers used by the model
     def hours_from_start(self, day: dt.date) -> float:
         return (day - self.start).days * 24.0
@@ -483,6 +490,10 @@ class Scenario(Strict):
     @property
     def horizon_h(self) -> float:
         return float(self.horizon)
+
+    @property
+    def warmup_h(self) -> float:
+        return float(self.warmup or 0.0)
 
     @property
     def n_hours(self) -> int:

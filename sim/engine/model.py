@@ -16,6 +16,7 @@ from ..config.schema import Scenario
 from ..config.types import reservation_levels
 from ..errors import InvariantError
 from ..rng import stream
+from .delays import deployment_delay_h
 from .outages import maintenance, maintenance_of, outages
 from .records import TIER_RANK, JobTable, Recorder, RunResult
 from .scheduler import Reservation, Scheduler, StrandingMeter
@@ -105,7 +106,6 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         return env.timeout(max(0.0, hours - env.now))
 
     def deployment_online(idx, dep):
-        from .delays import deployment_delay_h
         # the host's late delivery: same draws in every variant; the wait is down time
         due_h = max(0.0, s.hours_from_start(s.deployment_start(dep)))
         delay_h = deployment_delay_h(s, seed, replica, dep)

@@ -145,6 +145,8 @@ class EasyBackfill(Fifo):
             long_job = self.jobs.estimate_left(job) > shadow_h - sched.env.now
             if sched.try_start(job, avoid=reserved_nodes if long_job else frozenset()):
                 q.pop()
+                if not long_job:
+                    sched.short_started()
 
     def dispatch(self, sched, node_type):
         super().dispatch(sched, node_type)   # the head, and those behind it while they fit
@@ -191,6 +193,8 @@ class EasyBackfill(Fifo):
                 continue
             if sched.try_start(job, avoid=reserved_nodes if long_job else no_avoid):
                 started.add(job)
+                if not long_job and sched.short_started():
+                    time_left_h = None   # the same shadow time, a new choice of nodes
                 continue
             blocked += 1
             if guarded and tier[job] != SPOT:

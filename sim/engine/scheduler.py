@@ -54,6 +54,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         self.version = 0           # bumped when capacity is freed or changes: invalidates the shadow
         self._shadow_key: tuple | None = None
         self._shadow: tuple[float, frozenset] = (math.inf, frozenset())
+        self._shadow_holds_free = False   # the head's reservation tops up with nodes free now
         self.hooks: dict[str, tuple[bool, bool]] = {}   # policy overrides on_start, on_stop
         self.track_ends = POLICIES[config.policy].uses_shadow   # running jobs by estimated end
         self.lending: dict[str, list[Reservation]] = {}  # node type -> reservations lending idle GPUs
@@ -192,14 +193,26 @@ class Scheduler(ReservationDesk, NodeOutages):
 
     def shadow(self, job: int) -> tuple[float, frozenset]:
         """The earliest time the running jobs' estimates free room for `job`, and the nodes
-        it would take then (EASY backfill's reservation). Walks running jobs by estimated
-        end only as far as needed: cost follows the shortage, not the fleet. Cached until a
-        job stops or capacity changes: arrivals and starts that EASY allows cannot move it
-        (a backfilled job ends before it, or stays off the reserved nodes)."""
+        it would take then (EASY backfill's reservation): the nodes freed by then, in the
+        order they free, and nodes free now only where those are too few. Walks running jobs
+        by estimated end only as far as needed: cost follows the shortage, not the fleet.
+        Cached until a job stops or capacity changes, or `short_started` says the choice of
+        nodes changed: starts that EASY allows cannot move the time (a backfilled job ends
+        before it, or stays off the reserved nodes)."""
         key = (job, self.version)
         if self._shadow_key != key:
             self._shadow_key, self._shadow = key, self._walk_shadow(job)
         return self._shadow
+
+    def short_started(self) -> bool:
+        """A job that ends (by its estimate) before the shadow time has started. Where the
+        head's reservation holds nodes that are free now, the nodes the newcomer frees by the
+        shadow time come first in it, releasing as many free ones to the jobs behind: the
+        reservation is chosen again (True) at the next `shadow` call."""
+        if self._shadow_holds_free:
+            self._shadow_key = None
+            return True
+        return False
 
     def _walk_shadow(self, job: int) -> tuple[float, frozenset]:
         jobs = self.jobs
@@ -208,6 +221,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         n, gpus = pool.gpus_per_node, jobs.gpus[job]
         by_end, running, node_free = self.by_end[node_type], self.running, pool.node_free
         scratch: dict[int, int] = {}   # node -> free GPUs once the jobs walked so far have ended
+        self._shadow_holds_free = False
         if gpus <= n:                  # one node with enough free GPUs
             for end_h, other in by_end:
                 for node, g in running[other][1]:
@@ -221,7 +235,10 @@ class Scheduler(ReservationDesk, NodeOutages):
         in_pod = jobs.in_pod[job]
         group_of = pool.node_pod if in_pod else pool.node_site
         newly: dict = {}
+        found_h, found = math.inf, None
         for end_h, other in by_end:
+            if end_h > found_h:
+                break   # past the shadow time; jobs ending at it too free nodes by then
             for node, g in running[other][1]:
                 free = scratch.get(node, node_free[node]) + g
                 scratch[node] = free
@@ -229,11 +246,17 @@ class Scheduler(ReservationDesk, NodeOutages):
                     group = group_of[node]
                     emptied = newly.setdefault(group, [])
                     emptied.append(node)
-                    whole = pool.pod_whole[group] if in_pod else pool.buckets[group][n]
-                    if len(whole) + len(emptied) >= count:
-                        now_whole = list(islice(reversed(whole), max(0, count - len(emptied))))
-                        return end_h, frozenset(emptied + now_whole)
-        return math.inf, frozenset()
+                    if found is None:
+                        whole = pool.pod_whole[group] if in_pod else pool.buckets[group][n]
+                        if len(whole) + len(emptied) >= count:
+                            found_h, found = end_h, group
+        if found is None:
+            return math.inf, frozenset()
+        emptied = newly[found]
+        top_up = max(0, count - len(emptied))
+        self._shadow_holds_free = top_up > 0
+        whole = pool.pod_whole[found] if in_pod else pool.buckets[found][n]
+        return found_h, frozenset(emptied[:count] + list(islice(reversed(whole), top_up)))
 
     # ------------------------------------------------------------ internals
     def _enqueue(self, job: int) -> None:

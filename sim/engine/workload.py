@@ -12,6 +12,7 @@ import numpy as np
 
 from ..config.schema import Distribution, Scenario, Workload
 from ..config.types import HOURS_PER_YEAR
+from ..inputs.traces import load_trace
 from ..rng import stream
 
 
@@ -49,7 +50,6 @@ def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
 
 def trace_stream(s: Scenario, w: Workload) -> JobStream:
     """A replayed trace: the same jobs in every replica; jobs outside the horizon are left out."""
-    from ..inputs.traces import load_trace
     src = w.trace
     trace = load_trace(src.path, src.format, src.skip_bad_rows)
     keep = np.ones(trace.submit_s.size, dtype=bool)

@@ -17,6 +17,7 @@ from typing import Iterator
 from ..engine.model import simulate
 from ..engine.records import RunResult
 from ..errors import ConfigError
+from .cache import ReplicaCache
 
 
 def simulate_task(task) -> RunResult:
@@ -33,7 +34,6 @@ def _indexed_saved(item):
     """In a local worker: simulate and write the result to the replica cache itself, returning
     only the index (the parent then reads plain arrays instead of unpickling a large result)."""
     index, task, folder, key = item
-    from .cache import ReplicaCache
     ReplicaCache(folder).save(key, simulate_task(task))
     return index, None
 

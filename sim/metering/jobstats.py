@@ -7,6 +7,7 @@ import numpy as np
 
 from ..config.schema import Scenario
 from ..engine.records import TIER_NAMES, JobTable
+from ..inputs.traces import load_trace
 
 SLOWDOWN_FLOOR_H = 10 / 60   # bounded slowdown: jobs shorter than 10 min count as 10 min
 
@@ -36,6 +37,11 @@ def _per_job(jobs: dict[str, np.ndarray], mine: np.ndarray, done: np.ndarray, jc
 
 
 def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
+    """Metrics of the jobs submitted after the scenario's `warmup` (all of them without one),
+    so a steady-state study does not count the empty start."""
+    if s.warmup_h > 0:
+        after = jobs["submit_h"] >= s.warmup_h
+        jobs = {key: column[after] for key, column in jobs.items()}
     state = jobs["state"]
     done = state == JobTable.COMPLETED
     live = state != JobTable.REJECTED
@@ -58,7 +64,6 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     }
     traces = [t.workload.trace for t in s.tenants if t.workload is not None and t.workload.trace is not None]
     if traces:
-        from ..inputs.traces import load_trace
         out["trace_rows_skipped"] = float(sum(load_trace(t.path, t.format, t.skip_bad_rows).rows_skipped
                                               for t in traces))
     tiers = sorted(set(jobs["tier"][live].tolist()))

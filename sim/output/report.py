@@ -129,6 +129,12 @@ def report_document(exp: Experiment) -> Document:
     else:
         doc.para(f"{exp.replicas} replicas, seed {exp.seed}, backend {exp.backend}; means with 95% confidence "
                  f"intervals across replicas.")
+    warmups = sorted({v.scenario.warmup_h for v in exp.variants if v.scenario.warmup_h > 0})
+    if warmups:
+        doc.para(f"Warm-up: the job metrics (job counts, waits, completion times, slowdown, preemptions, "
+                 f"restarts, goodput) leave out jobs submitted in the first "
+                 f"{' / '.join(f'{w:g}' for w in warmups)} h; fleet, energy and money metrics cover the whole "
+                 f"horizon.")
     doc.table(*answer_rows(exp))
     doc.figure("comparison.png", "Headline metrics side by side: means with 95% confidence intervals.")
     _capacity_section(doc, exp)

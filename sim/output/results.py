@@ -23,6 +23,7 @@ from ..experiment.cache import pid_alive
 from ..experiment.runner import Experiment
 from ..metering.jobstats import censored_wait_h
 from ..money.finance import LINES
+from .cells import float_cell, float_cells
 
 STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.COMPLETED: "completed",
                JobTable.REJECTED: "rejected"}
@@ -102,7 +103,7 @@ def write_samples(exp: Experiment, path: Path) -> None:
         for v in exp.variants:
             for k in range(exp.replicas):
                 values = [v.samples[name][k] if name in v.samples else "" for name in inputs]
-                w.writerow([v.name, k, *(_fmt(x) if isinstance(x, float) else x for x in values)])
+                w.writerow([v.name, k, *(float_cell(x) if isinstance(x, float) else x for x in values)])
 
 
 def _run_metadata(exp: Experiment) -> dict:
@@ -112,12 +113,6 @@ def _run_metadata(exp: Experiment) -> dict:
         "simpy": simpy.__version__, "seed": exp.seed, "replicas": exp.replicas, "backend": exp.backend,
         "configs": {v.name: v.scenario.model_dump(mode="json") for v in exp.variants},
     }
-
-
-def _fmt(x) -> str:
-    if isinstance(x, (float, np.floating)):
-        return "" if not np.isfinite(x) else f"{x:.6g}"
-    return str(x)
 
 
 def _write_timeseries(exp: Experiment, path: Path) -> None:
@@ -132,15 +127,10 @@ def _write_timeseries(exp: Experiment, path: Path) -> None:
                 for day in range(d["gpus_online"].shape[1]):
                     online = d["gpus_online"][i, day]
                     alloc = d["gpus_allocated"][i, day]
-                    w.writerow([v.name, site.name, v.scenario.start + dt.timedelta(days=day), _fmt(online),
-                                _fmt(alloc), _fmt(alloc / online if online > 0 else np.nan),
-                                _fmt(d["it_power_mw"][i, day]), _fmt(d["facility_power_mw"][i, day]),
-                                _fmt(d["energy_cost_usd"][i, day]), _fmt(d["carbon_t"][i, day])])
-
-
-def _fmt_col(values: np.ndarray) -> list[str]:
-    """A float column as text: 6 significant digits, empty where missing."""
-    return ["" if v != v else f"{v:.6g}" for v in values.tolist()]
+                    w.writerow([v.name, site.name, v.scenario.start + dt.timedelta(days=day), float_cell(online),
+                                float_cell(alloc), float_cell(alloc / online if online > 0 else np.nan),
+                                float_cell(d["it_power_mw"][i, day]), float_cell(d["facility_power_mw"][i, day]),
+                                float_cell(d["energy_cost_usd"][i, day]), float_cell(d["carbon_t"][i, day])])
 
 
 def _write_jobs(exp: Experiment, path: Path) -> None:
@@ -158,8 +148,8 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
             tenants = np.array([t.name for t in s.tenants] or [""], dtype=object)[j["tenant"]]
             sites = np.array([x.name for x in s.sites] + [""], dtype=object)[j["site"]]  # -1: no site
             states = np.array([STATE_NAMES[k] for k in range(4)], dtype=object)[j["state"]]
-            w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), _fmt_col(j["submit_h"]),
-                            _fmt_col(j["start_h"]), _fmt_col(j["end_h"]), _fmt_col(wait), sites.tolist(),
+            w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), float_cells(j["submit_h"]),
+                            float_cells(j["start_h"]), float_cells(j["end_h"]), float_cells(wait), sites.tolist(),
                             states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist(),
                             [TIER_NAMES[t] for t in j["tier"].tolist()]))
 
@@ -174,4 +164,4 @@ def _write_finance(exp: Experiment, path: Path) -> None:
             for c, company in enumerate(v.finance.companies):
                 for m, month in enumerate(v.account.month_starts):
                     w.writerow([v.name, company, month.strftime("%Y-%m"),
-                                *(_fmt(lines[k][c, m]) for k in LINES)])
+                                *(float_cell(lines[k][c, m]) for k in LINES)])

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from ..experiment.sizing import SITE_MW, Sizing
+from .cells import float_cell
 from .document import Document
 from .results import publish
 from .tables import interval
@@ -73,10 +74,9 @@ def write_sizing(result: Sizing, out_root: str | Path) -> Path:
         rows = sorted(result.probes, key=lambda p: p.value)
         with open(tmp / "sizing.csv", "w") as f:
             f.write(f"value,{result.target.metric}_mean,ci95_lo,ci95_hi,meets_target,fleet\n")
-            cell = lambda x: "" if x is None else f"{x:.6g}"
             for p in rows:
-                f.write(f"{p.value:.6g},{cell(p.stats['mean'])},{cell(p.stats['ci95'][0])},"
-                        f"{cell(p.stats['ci95'][1])},{str(p.met).lower()},{p.fleet}\n")
+                f.write(f"{float_cell(p.value)},{float_cell(p.stats['mean'])},{float_cell(p.stats['ci95'][0])},"
+                        f"{float_cell(p.stats['ci95'][1])},{str(p.met).lower()},{p.fleet}\n")
         (tmp / "sizing.json").write_text(json.dumps({
             "scenario": result.name, "vary": result.vary, "target": result.target.text, "seed": result.seed,
             "replicas": result.replicas, "answer": result.answer, "searched_up_to": result.limit,

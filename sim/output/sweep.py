@@ -9,6 +9,7 @@ import numpy as np
 
 from ..experiment.sweep import OUTCOMES, Sweep, effects
 from ..metrics import label_of, unit_of
+from .cells import float_cell
 from .document import Document
 from .results import publish
 from .tables import fmt_value, interval, significance
@@ -145,13 +146,12 @@ def _write_table(sweep: Sweep, path: Path) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["point", *sweep.inputs, "variant", "metric", "unit", "mean", "ci95_lo", "ci95_hi"])
-        cell = lambda x: "" if x is None else f"{x:.6g}"
         for i, p in enumerate(sweep.points):
             inputs = [p.values[k] for k in sweep.inputs]
             for variant, v in p.summary["variants"].items():
                 for metric, m in v["metrics"].items():
-                    w.writerow([i, *inputs, variant, metric, m["unit"], cell(m["mean"]), *map(cell, m["ci95"])])
+                    w.writerow([i, *inputs, variant, metric, m["unit"], float_cell(m["mean"]), *map(float_cell, m["ci95"])])
             if "comparison" in p.summary:
                 diff = " - ".join(sweep.variants)
                 for metric, c in p.summary["comparison"].items():
-                    w.writerow([i, *inputs, diff, metric, unit_of(metric), cell(c["delta"]), *map(cell, c["ci95"])])
+                    w.writerow([i, *inputs, diff, metric, unit_of(metric), float_cell(c["delta"]), *map(float_cell, c["ci95"])])
