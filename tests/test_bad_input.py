@@ -206,6 +206,10 @@ CASES = [
     ("duplicate-site-name", mutated(lambda c, f: c["sites"].append(dict(c["sites"][0]))), (),
      ("sites[1].name", "duplicate")),
     ("duplicate-tenant-name", set_at("tenants.1.name", "lab"), (), ("tenants[1].name", "duplicate")),
+    ("workload-unknown-class", set_at("tenants.1.workload.tier", "batch"), (),
+     ("tenants[1].workload.tier", "'batch'", "scheduler.classes")),
+    ("scheduler-duplicate-class", mutated(lambda c, f: c.setdefault("scheduler", {}).update(
+        classes=[{"name": "a"}, {"name": "a"}])), (), ("scheduler.classes", "unique")),
     ("warmup-past-horizon", set_at("warmup", "60d"), (), ("warmup", "not before the horizon")),
     ("scheduler-unknown-policy", mutated(lambda c, f: c.setdefault("scheduler", {}).update(policy="sjf")), (),
      ("scenario.yaml", "scheduler.policy", "'sjf'", "easy_backfill")),

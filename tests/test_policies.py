@@ -116,6 +116,26 @@ def test_priority_preempts_the_most_recent_spot_job(base):
     assert starts(no_preemption) == [0, 1, 10]
 
 
+def test_priority_classes_preempt_only_lower_preemptible_classes(base):
+    """Classes serving > training > research (preemptible) on one 4-GPU node: serving takes the
+    research job's GPUs (the most recent preemptible one), never training's; research, though
+    preemptible itself, may not preempt anyone above it."""
+    classes = [{"name": "serving"}, {"name": "training"}, {"name": "research", "preemptible": True}]
+    serving, training, research = 1, 2, 3
+    jobs = [dict(t=0, g=2, d=10, tier=training), dict(t=1, g=2, d=10, tier=research),
+            dict(t=2, g=2, d=1, tier=serving), dict(t=2.5, g=2, d=1, tier=serving)]
+    table, _ = run(base, jobs, policy="priority", classes=classes)
+    assert table.preemptions == [0, 1, 0, 0]
+    # serving job 2 preempts research at 2; serving job 3 waits for it (training is not
+    # preemptible) and goes before research at 3; research resumes at 4 with 9 h left
+    assert starts(table) == [0, 1, 2, 3]
+    assert table.end == pytest.approx([10.0, 13.0, 3.0, 4.0])
+    # a higher class preempts a lower preemptible one whatever its own preemptibility
+    jobs = [dict(t=0, g=4, d=10, tier=research), dict(t=1, g=2, d=1, tier=training)]
+    table, _ = run(copy.deepcopy(base), jobs, policy="priority", classes=classes)
+    assert table.preemptions == [1, 0] and starts(table) == [0, 1]
+
+
 def test_priority_does_not_preempt_spot_work_that_would_not_make_room(base):
     """Two 8-GPU nodes, each with a 5-GPU on-demand job and a 2-GPU spot job. A 6-GPU on-demand
     job cannot fit even with both spot jobs gone (3 GPUs per node): nothing is preempted."""

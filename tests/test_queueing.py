@@ -148,3 +148,26 @@ def test_preemptive_priority_high_class_sees_only_itself(base):
     assert low.mean() - 4 * low.std(ddof=1) / np.sqrt(low.size) > cobham_low
     assert sum(r.jobs["preemptions"].sum() for r in runs) > 100
     assert (np.concatenate([r.jobs["preemptions"][r.jobs["tier"] == 1] for r in runs]) == 0).all()
+
+
+THREE_LAMS = [0.8, 1.0, 1.2]   # serving, training, research on M/M/4, mu = 1; total load 0.75
+
+
+def test_three_priority_classes_match_cobham(base):
+    """Any number of ordered classes: three non-preemptive classes on M/M/4 wait as Cobham's
+    formula says, each within 4 standard errors of replicated runs (their own `mean_wait_h[class]`)."""
+    base["horizon"] = PRIORITY_HORIZON_H
+    base["warmup"] = WARMUP * PRIORITY_HORIZON_H
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": PRIORITY_C}]
+    names = ["serving", "training", "research"]
+    for name, lam in zip(names, THREE_LAMS):
+        _pool(base, name, "a", PRIORITY_C, 1, lam, 1.0, tier=name)
+    base["scheduler"] = {"policy": "priority", "scope": "pooled", "preemption": False,
+                         "classes": [{"name": n} for n in names]}
+    s = scenario_from_dict(base)
+    runs = [simulate(s, 9, k) for k in range(REPLICAS)]
+    per_class = [np.array([job_metrics(s, r.jobs)[f"mean_wait_h[{n}]"] for r in runs]) for n in names]
+    expected = priority_mmc_waits(PRIORITY_C, THREE_LAMS, 1.0)
+    for samples, want in zip(per_class, expected):
+        _assert_within_4_se(samples, want)
+    assert expected[2] > 3 * expected[0]   # the classes are told apart

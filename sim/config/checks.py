@@ -57,6 +57,8 @@ def cross_check(s: Scenario) -> str | None:
         if t.workload:
             checks.append(_ref(t.workload.node_type, node_types, f"tenants[{i}].workload.node_type", "node type"))
             w = t.workload
+            checks.append(_ref(w.tier, {c.name for c in s.scheduler.classes}, f"tenants[{i}].workload.tier",
+                               "priority class (scheduler.classes)"))
             if w.end and w.end <= (w.start or s.start):
                 checks.append(f"tenants[{i}].workload.end: {w.end} is not after the workload's start")
             if w.trace is not None:

@@ -277,7 +277,7 @@ class Workload(Strict):
     """A job stream: synthetic (Poisson arrivals with growth, diurnal and weekly shape;
     GPU-count and duration distributions) or a replayed `trace`."""
     node_type: Name
-    tier: Literal["on_demand", "spot"] = "on_demand"
+    tier: Name = "on_demand"           # its priority class: a name in scheduler.classes
     trace: TraceSource | None = None
     arrival_rate_per_h: Annotated[float, Field(gt=0, le=1e6)] | None = None
     growth_per_year: Annotated[float, Field(gt=-1, le=10)] = 0.0
@@ -443,11 +443,22 @@ class Maintenance(Strict):
     node_type: Name | None = None
 
 
+class PriorityClass(Strict):
+    """A class of jobs: `priority` starts higher classes first; preemptible classes give their
+    GPUs back to higher classes and to reservations, and may run on GPUs a reservation lends."""
+    name: Name
+    preemptible: bool = False
+
+
+DEFAULT_CLASSES = [PriorityClass(name="on_demand"), PriorityClass(name="spot", preemptible=True)]
+
+
 class SchedulerConfig(Strict):
     policy: Name = "fifo"              # a name in sim.engine.policies.POLICIES (users may add their own)
     placement: Literal["best_fit", "first_fit", "frag_aware"] = "best_fit"
     scope: Literal["pooled", "per_company"] = "per_company"
-    preemption: bool = True            # `priority`: on-demand may preempt spot
+    preemption: bool = True            # `priority`: a blocked job may preempt lower preemptible classes
+    classes: Annotated[list[PriorityClass], Field(min_length=1, max_length=64)] = DEFAULT_CLASSES   # highest first
     backfill_window: Annotated[int, Field(ge=1, le=100000)] = 64
     las_thresholds_gpu_h: Annotated[list[Pos], Field(min_length=1)] = [10.0, 100.0, 1000.0]
 
@@ -457,6 +468,26 @@ class SchedulerConfig(Strict):
         if any(b <= a for a, b in zip(v, v[1:])):
             raise ValueError(f"must increase, got {v}")
         return v
+
+    @field_validator("classes")
+    @classmethod
+    def _unique_classes(cls, v: list[PriorityClass]) -> list[PriorityClass]:
+        names = [c.name for c in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"class names must be unique, got {names}")
+        return v
+
+    # -- priority classes as the engine sees them: rank 1 is the highest (0: reservations)
+    def rank(self, name: str) -> int:
+        return 1 + [c.name for c in self.classes].index(name)
+
+    def class_name(self, rank: int) -> str:
+        return self.classes[rank - 1].name
+
+    @property
+    def preemptible(self) -> tuple[bool, ...]:
+        """By rank (index 0, reservations, is never preemptible)."""
+        return (False, *(c.preemptible for c in self.classes))
 
 
 class Scenario(Strict):

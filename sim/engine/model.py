@@ -18,7 +18,7 @@ from ..errors import InvariantError
 from ..rng import stream
 from .delays import deployment_delay_h
 from .outages import maintenance, maintenance_of, outages
-from .records import TIER_RANK, JobTable, Recorder, RunResult
+from .records import JobTable, Recorder, RunResult
 from .scheduler import Reservation, Scheduler, StrandingMeter
 from .workload import job_stream
 
@@ -64,7 +64,7 @@ def _job_table(s: Scenario, seed: int, replica: int) -> JobTable:
                             for _, _, js in parts])[order]
     estimate = np.where(np.isnan(given), duration * factor, np.maximum(given, duration))
     table = JobTable(submit[order], cat("gpus"), duration, tenant_idx.tolist(),
-                     per_job(lambda w: w.node_type), per_job(lambda w: TIER_RANK[w.tier]),
+                     per_job(lambda w: w.node_type), per_job(lambda w: s.scheduler.rank(w.tier)),
                      per_job(lambda w: w.utilization), estimate_h=estimate,
                      checkpoint_h=per_job(lambda w: w.checkpoint_interval_h or float("nan")),
                      in_pod=per_job(lambda w: w.gang_in_pod))

@@ -29,8 +29,6 @@ import math
 from collections import deque
 from itertools import islice
 
-from .records import SPOT
-
 
 def _in_arrival_order(queue: deque, job: int) -> None:
     """Arrivals go to the back; a preempted or restarted job goes back to its place by
@@ -109,8 +107,9 @@ class _Ordered(Policy):
 
 
 class Priority(_Ordered):
-    """On-demand before spot, then arrival order. With `preemption` (the default) a
-    blocked on-demand job preempts running spot jobs, most recently started first,
+    """Higher priority classes first (`scheduler.classes`, highest first; by default
+    on-demand before spot), then arrival order. With `preemption` (the default) a blocked
+    job preempts running jobs of lower, preemptible classes, most recently started first,
     until it fits; preempted jobs resume where they stopped."""
 
     def key(self, job):
@@ -120,8 +119,10 @@ class Priority(_Ordered):
         while self.heap:
             job = self.heap[0][1]
             if not sched.try_start(job):
-                if (self.jobs.tier[job] == SPOT or not self.config.preemption
-                        or not sched.preempt_until_fits(job, sched.spot_victims(node_type))):
+                if not self.config.preemption:
+                    return
+                victims = sched.spot_victims(node_type, below=self.jobs.tier[job])
+                if not victims or not sched.preempt_until_fits(job, victims):
                     return
             heapq.heappop(self.heap)
 
@@ -163,7 +164,7 @@ class EasyBackfill(Fifo):
         pool = sched.pools[node_type]
         jobs = self.jobs
         gpus_of, in_pod, estimate_left = jobs.gpus, jobs.in_pod, jobs.estimate_left
-        tier, guarded = jobs.tier, bool(sched.lending[node_type])
+        tier, guarded, preemptible = jobs.tier, bool(sched.lending[node_type]), sched.preemptible
         # A job that does not fit means no bigger job fits under the same or stricter constraints
         # (long is stricter than short, in one pod stricter than anywhere in a site): failed[long][pod]
         # is the smallest size known not to fit, and bigger jobs are skipped without a try.
@@ -197,7 +198,7 @@ class EasyBackfill(Fifo):
                     time_left_h = None   # the same shadow time, a new choice of nodes
                 continue
             blocked += 1
-            if guarded and tier[job] != SPOT:
+            if guarded and not preemptible[tier[job]]:
                 continue   # it may have fitted, but not taken GPUs a reservation lent: says nothing of spot jobs
             for stricter in ((True,) if long_job else (False, True)):
                 for stricter_pod in ((True,) if pod else (False, True)):

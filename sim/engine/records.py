@@ -10,11 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# tier ranks, lower first (reservations are served before any job)
-TIER_RANK = {"on_demand": 1, "spot": 2}
-TIER_NAMES = {rank: name for name, rank in TIER_RANK.items()}
-SPOT = TIER_RANK["spot"]
-
 
 class JobTable:
     """One row per submitted job; columns are plain lists while the engine runs.

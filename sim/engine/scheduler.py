@@ -25,7 +25,7 @@ import simpy
 from .fleet import Allocation, Pool
 from .outages import NodeOutages
 from .policies import POLICIES, Policy
-from .records import SPOT, JobTable, Recorder
+from .records import JobTable, Recorder
 from .reservations import Reservation, ReservationDesk
 from .stranding import StrandingMeter
 
@@ -57,6 +57,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         self._shadow_holds_free = False   # the head's reservation tops up with nodes free now
         self.hooks: dict[str, tuple[bool, bool]] = {}   # policy overrides on_start, on_stop
         self.track_ends = POLICIES[config.policy].uses_shadow   # running jobs by estimated end
+        self.preemptible = config.preemptible   # by class rank: spot-like work that gives GPUs back
         self.lending: dict[str, list[Reservation]] = {}  # node type -> reservations lending idle GPUs
         self.spot_gpus: dict[str, dict[str, int]] = {}   # node type -> site -> GPUs running spot jobs
 
@@ -122,7 +123,8 @@ class Scheduler(ReservationDesk, NodeOutages):
         alloc = pool.place(self.jobs.gpus[job], avoid, self.jobs.in_pod[job])
         if alloc is None:
             return False
-        if self.lending[node_type] and self.jobs.tier[job] != SPOT and not self._lent_reclaimable(node_type):
+        if self.lending[node_type] and not self.preemptible[self.jobs.tier[job]] \
+                and not self._lent_reclaimable(node_type):
             for node, gpus in alloc:   # it would take GPUs lent out by a reservation: give them back
                 pool.release(node, gpus)
             return False
@@ -132,11 +134,12 @@ class Scheduler(ReservationDesk, NodeOutages):
     def running_jobs(self, node_type: str):
         return list(self.active[node_type])
 
-    def spot_victims(self, node_type: str, site: str | None = None) -> list[int]:
-        """Running spot jobs (in `site`, if given), most recently started first: the order in
-        which reservations and higher tiers take GPUs back."""
-        jobs, running = self.jobs, self.running
-        return sorted((j for j in self.active[node_type] if jobs.tier[j] == SPOT
+    def spot_victims(self, node_type: str, site: str | None = None, below: int = 0) -> list[int]:
+        """Running jobs of preemptible classes ranked below `below` (any, for reservations; in
+        `site`, if given), most recently started first: the order in which reservations and
+        higher classes take GPUs back."""
+        jobs, running, preemptible = self.jobs, self.running, self.preemptible
+        return sorted((j for j in self.active[node_type] if preemptible[jobs.tier[j]] and jobs.tier[j] > below
                        and (site is None or running[j][0].node_site[running[j][1][0][0]] == site)),
                       key=lambda j: -jobs.run_start[j])
 
@@ -153,9 +156,9 @@ class Scheduler(ReservationDesk, NodeOutages):
         if not self._fits_if_freed(job, victims):
             return False
         room = self.pools[node_type].free_gpus + sum(jobs.gpus[v] for v in victims)
-        if self.lending[node_type] and jobs.tier[job] != SPOT:   # GPUs lent out stay reclaimable
+        if self.lending[node_type] and not self.preemptible[jobs.tier[job]]:   # GPUs lent out stay reclaimable
             spot_left = (sum(self.spot_gpus[node_type].values())
-                         - sum(jobs.gpus[v] for v in victims if jobs.tier[v] == SPOT))
+                         - sum(jobs.gpus[v] for v in victims if self.preemptible[jobs.tier[v]]))
             room -= max(0, sum(r.guaranteed - r.target for r in self.lending[node_type]) - spot_left)
         if room < jobs.gpus[job]:
             return False
@@ -276,7 +279,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         jobs.state[job] = JobTable.RUNNING
         self.running[job] = (pool, alloc)
         self.active[node_type][job] = None
-        if jobs.tier[job] == SPOT:
+        if self.preemptible[jobs.tier[job]]:
             self._count_spot(job, pool, alloc, +1)
         if self.track_nodes:
             node_jobs = self.node_jobs[node_type]
@@ -298,7 +301,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         pool, alloc = self.running.pop(job)
         node_type = pool.node_type
         self._record_job(job, pool, alloc, now)
-        if jobs.tier[job] == SPOT:
+        if self.preemptible[jobs.tier[job]]:
             self._count_spot(job, pool, alloc, -1)
         for node, gpus in alloc:
             pool.release(node, gpus)

@@ -1,12 +1,12 @@
 """Per-replica job metrics: counts, waits, completion time, bounded slowdown,
-preemptions, restarts, badput and goodput; waits by tier; by tenant, where
+preemptions, restarts, badput and goodput; waits by priority class; by tenant, where
 several tenants run jobs."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..config.schema import Scenario
-from ..engine.records import TIER_NAMES, JobTable
+from ..engine.records import JobTable
 from ..inputs.traces import load_trace
 
 SLOWDOWN_FLOOR_H = 10 / 60   # bounded slowdown: jobs shorter than 10 min count as 10 min
@@ -69,7 +69,10 @@ def job_metrics(s: Scenario, jobs: dict[str, np.ndarray]) -> dict[str, float]:
     tiers = sorted(set(jobs["tier"][live].tolist()))
     if len(tiers) > 1:
         for tier in tiers:
-            out[f"mean_wait_h[{TIER_NAMES[tier]}]"] = _mean(wait[live & (jobs["tier"] == tier)])
+            mine = live & (jobs["tier"] == tier)
+            name = s.scheduler.class_name(tier)
+            out[f"mean_wait_h[{name}]"] = _mean(wait[mine])
+            out[f"p95_wait_h[{name}]"] = float(np.percentile(wait[mine], 95))
     tenants = sorted(set(jobs["tenant"][live].tolist()))
     if len(tenants) > 1:
         for t in tenants:

@@ -116,7 +116,8 @@ def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
         w = tenant.workload
         if w is not None:
             price = w.price_usd_per_gpu_hour * (1 - w.price_decline_per_year) ** mid_years
-            line = "revenue_spot_usd" if w.tier == "spot" else "revenue_on_demand_usd"
+            preemptible = s.scheduler.preemptible[s.scheduler.rank(w.tier)]
+            line = "revenue_spot_usd" if preemptible else "revenue_on_demand_usd"
             L[line][:, c] += acct.monthly["jobs_gpu_h"][:, t] * price
 
 

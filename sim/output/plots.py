@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import StrMethodFormatter  # noqa: E402
 
-from ..engine.records import TIER_NAMES, JobTable  # noqa: E402
+from ..engine.records import JobTable  # noqa: E402
 from ..experiment.runner import Experiment  # noqa: E402
 from ..experiment.stats import excludes_zero  # noqa: E402
 from ..metering.accounting import contracted_gpus_hourly  # noqa: E402
@@ -65,7 +65,7 @@ def plot_wait_cdf(exp: Experiment, path: Path) -> None:
         wait = censored_wait_h(j, v.scenario.horizon_h)
         tiers = sorted(set(j["tier"][keep].tolist()))
         groups = [(v.name, keep)] if len(tiers) < 2 else \
-            [(f"{v.name}, {TIER_NAMES[t]}", keep & (j["tier"] == t)) for t in tiers]
+            [(f"{v.name}, {v.scenario.scheduler.class_name(t)}", keep & (j["tier"] == t)) for t in tiers]
         for k, (label, mask) in enumerate(groups):
             waits = np.sort(wait[mask])
             if waits.size == 0:

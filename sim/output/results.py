@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..engine.records import TIER_NAMES, JobTable
+from ..engine.records import JobTable
 from ..experiment.cache import pid_alive
 from ..experiment.runner import Experiment
 from ..metering.jobstats import censored_wait_h
@@ -151,7 +151,7 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
             w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), float_cells(j["submit_h"]),
                             float_cells(j["start_h"]), float_cells(j["end_h"]), float_cells(wait), sites.tolist(),
                             states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist(),
-                            [TIER_NAMES[t] for t in j["tier"].tolist()]))
+                            [s.scheduler.class_name(t) for t in j["tier"].tolist()]))
 
 
 def _write_finance(exp: Experiment, path: Path) -> None:
