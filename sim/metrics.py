@@ -1,7 +1,7 @@
 """The metrics catalogue: what every metric of `summary.json` is, in one place.
 
-One row per metric: its name (per-tenant and per-tier variants add `[tenant]` or `[tier]`
-to it), unit, a human label, and where it is shown:
+One row per metric: its name (per-tenant and per-class variants add `[tenant]` or `[class]`
+to it), unit, a human label, the range its values can take, and where it is shown:
 
 - `headline`: the terminal table and the report's answer table;
 - `key`: the report's answer sentences and the differences chart;
@@ -10,12 +10,23 @@ to it), unit, a human label, and where it is shown:
   correlation of uncertain inputs;
 - `tenant`: the report's by-tenant table.
 
-A view lists its metrics in catalogue order. Every metric a run produces must have a row
-(a test checks it), so a new metric is added here once and every view and unit follows.
+The range sets the interval: a 95% interval of a metric's mean is Student's t interval
+across replicas intersected with the range (`interval_bounds`). The true mean lies in the
+range, so the intersection never lowers the coverage, and a fraction's interval never leaves
+[0, 1] nor a total's [0, inf). A paired difference of two values in [a, b] lies in
+[a - b, b - a] (so [-1, 1] for fractions).
+
+A view lists its metrics in catalogue order. Every metric a run produces must have a row (a
+test checks it), so a new metric is added here once and every view, unit and interval follows.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+REAL = (-math.inf, math.inf)
+FRACTION = (0.0, 1.0)
+NONNEGATIVE = (0.0, math.inf)
 
 
 @dataclass(frozen=True)
@@ -24,41 +35,43 @@ class Metric:
     unit: str
     label: str
     shown: tuple[str, ...] = ()
+    bounds: tuple[float, float] = REAL
 
 
 CATALOGUE = (
-    Metric("gpu_utilization", "fraction", "GPU utilization", ("headline", "key", "bars", "sensitivity", "tenant")),
-    Metric("mean_wait_h", "h", "mean wait", ("headline", "key", "bars", "sensitivity", "tenant")),
-    Metric("p95_wait_h", "h", "95th percentile wait", ("headline",)),
-    Metric("p99_wait_h", "h", "99th percentile wait", ("headline",)),
-    Metric("mean_jct_h", "h", "mean job completion time", ("headline", "tenant")),
-    Metric("p95_jct_h", "h", "95th percentile job completion time"),
-    Metric("mean_bounded_slowdown", "ratio", "mean bounded slowdown", ("headline",)),
-    Metric("sla_attainment", "fraction", "SLA attainment", ("headline", "key")),
-    Metric("stranded_gpu_hours", "GPU-h", "stranded GPU-hours", ("headline", "bars")),
-    Metric("reserved_shortfall_gpu_hours", "GPU-h", "reserved GPU-hours not delivered"),
-    Metric("preemptions", "events", "preemptions", ("headline", "tenant")),
-    Metric("restarts", "events", "restarts after outages", ("headline", "tenant")),
-    Metric("badput_gpu_hours", "GPU-h", "GPU-hours lost to restarts"),
-    Metric("goodput_share", "fraction", "goodput share", ("headline", "tenant")),
-    Metric("jobs_submitted", "jobs", "jobs submitted", ("headline",)),
-    Metric("jobs_completed", "jobs", "jobs completed", ("headline",)),
-    Metric("jobs_unfinished", "jobs", "jobs unfinished at the horizon", ("headline",)),
-    Metric("jobs_rejected", "jobs", "jobs rejected (can never fit)", ("headline",)),
-    Metric("trace_rows_skipped", "rows", "bad trace rows skipped"),
-    Metric("energy_it_mwh", "MWh", "IT energy", ("headline",)),
-    Metric("energy_facility_mwh", "MWh", "facility energy", ("headline",)),
+    Metric("gpu_utilization", "fraction", "GPU utilization", ("headline", "key", "bars", "sensitivity", "tenant"),
+           bounds=FRACTION),
+    Metric("mean_wait_h", "h", "mean wait", ("headline", "key", "bars", "sensitivity", "tenant"), bounds=NONNEGATIVE),
+    Metric("p95_wait_h", "h", "95th percentile wait", ("headline",), bounds=NONNEGATIVE),
+    Metric("p99_wait_h", "h", "99th percentile wait", ("headline",), bounds=NONNEGATIVE),
+    Metric("mean_jct_h", "h", "mean job completion time", ("headline", "tenant"), bounds=NONNEGATIVE),
+    Metric("p95_jct_h", "h", "95th percentile job completion time", bounds=NONNEGATIVE),
+    Metric("mean_bounded_slowdown", "ratio", "mean bounded slowdown", ("headline",), bounds=(1.0, math.inf)),
+    Metric("sla_attainment", "fraction", "SLA attainment", ("headline", "key"), bounds=FRACTION),
+    Metric("stranded_gpu_hours", "GPU-h", "stranded GPU-hours", ("headline", "bars"), bounds=NONNEGATIVE),
+    Metric("reserved_shortfall_gpu_hours", "GPU-h", "reserved GPU-hours not delivered", bounds=NONNEGATIVE),
+    Metric("preemptions", "events", "preemptions", ("headline", "tenant"), bounds=NONNEGATIVE),
+    Metric("restarts", "events", "restarts after outages", ("headline", "tenant"), bounds=NONNEGATIVE),
+    Metric("badput_gpu_hours", "GPU-h", "GPU-hours lost to restarts", bounds=NONNEGATIVE),
+    Metric("goodput_share", "fraction", "goodput share", ("headline", "tenant"), bounds=FRACTION),
+    Metric("jobs_submitted", "jobs", "jobs submitted", ("headline",), bounds=NONNEGATIVE),
+    Metric("jobs_completed", "jobs", "jobs completed", ("headline",), bounds=NONNEGATIVE),
+    Metric("jobs_unfinished", "jobs", "jobs unfinished at the horizon", ("headline",), bounds=NONNEGATIVE),
+    Metric("jobs_rejected", "jobs", "jobs rejected (can never fit)", ("headline",), bounds=NONNEGATIVE),
+    Metric("trace_rows_skipped", "rows", "bad trace rows skipped", bounds=NONNEGATIVE),
+    Metric("energy_it_mwh", "MWh", "IT energy", ("headline",), bounds=NONNEGATIVE),
+    Metric("energy_facility_mwh", "MWh", "facility energy", ("headline",), bounds=NONNEGATIVE),
     Metric("energy_cost_usd", "USD", "energy cost", ("headline", "key", "bars")),
-    Metric("carbon_t", "t CO2e", "carbon", ("headline", "key")),
-    Metric("revenue_usd", "USD", "revenue", ("headline",)),
-    Metric("hosting_fees_usd", "USD", "hosting fees", ("headline",)),
-    Metric("sla_credits_usd", "USD", "SLA credits"),
+    Metric("carbon_t", "t CO2e", "carbon", ("headline", "key"), bounds=NONNEGATIVE),
+    Metric("revenue_usd", "USD", "revenue", ("headline",), bounds=NONNEGATIVE),
+    Metric("hosting_fees_usd", "USD", "hosting fees", ("headline",), bounds=NONNEGATIVE),
+    Metric("sla_credits_usd", "USD", "SLA credits", bounds=NONNEGATIVE),
     Metric("ebitda_usd", "USD", "EBITDA", ("headline", "key", "bars")),
     Metric("fcf_usd", "USD", "free cash flow"),
     Metric("npv_usd", "USD", "NPV", ("headline", "key", "bars", "sensitivity")),
     Metric("min_dscr", "ratio", "minimum debt service coverage", ("headline",)),
-    Metric("covenant_breach_months", "months", "months in covenant breach"),
-    Metric("max_loan_to_collateral", "ratio", "maximum loan to collateral"),
+    Metric("covenant_breach_months", "months", "months in covenant breach", bounds=NONNEGATIVE),
+    Metric("max_loan_to_collateral", "ratio", "maximum loan to collateral", bounds=NONNEGATIVE),
 )
 METRICS = {m.name: m for m in CATALOGUE}
 
@@ -80,6 +93,13 @@ def unit_of(name: str) -> str:
 def label_of(name: str) -> str:
     m = metric(name)
     return m.label if m else name
+
+
+def interval_bounds(name: str, difference: bool = False) -> tuple[float, float]:
+    """Where a metric's mean (or the paired difference of two of them) can lie."""
+    m = metric(name)
+    low, high = m.bounds if m else REAL
+    return (low - high, high - low) if difference else (low, high)
 
 
 def shown_in(view: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from matplotlib.ticker import StrMethodFormatter  # noqa: E402
 
 from ..engine.records import JobTable  # noqa: E402
 from ..experiment.runner import Experiment  # noqa: E402
-from ..experiment.stats import excludes_zero  # noqa: E402
+from ..experiment.stats import excludes_zero, proportion_ci95  # noqa: E402
 from ..metering.accounting import contracted_gpus_hourly  # noqa: E402
 from ..metering.jobstats import censored_wait_h  # noqa: E402
 from ..metrics import shown_in, unit_of  # noqa: E402
@@ -225,8 +225,9 @@ def _month_of_day(v, n_days: int) -> np.ndarray:
 def capacity_by_month(v) -> dict[str, np.ndarray]:
     """Monthly capacity sufficiency of a variant. `p_short`: share of replicas in which some
     reserved GPUs asked for were not delivered during the month (the engine's shortfall
-    intervals); `short_gpu_h`: mean undelivered GPU-hours; `online`, `contracted`,
-    `allocated`: mean GPUs online, reserved by contract, and allocated (replica mean)."""
+    intervals), with its 95% Wilson interval `p_short_lo`, `p_short_hi`; `short_gpu_h`: mean
+    undelivered GPU-hours; `online`, `contracted`, `allocated`: mean GPUs online, reserved by
+    contract, and allocated (replica mean)."""
     per_replica = v.account.monthly["shortfall_gpu_h"].sum(axis=1)           # (replicas, months)
     n_months = per_replica.shape[1]
     online, alloc = _fleet_daily(v)
@@ -237,7 +238,10 @@ def capacity_by_month(v) -> dict[str, np.ndarray]:
     contracted = contracted_gpus_hourly(s).sum(axis=0)
     hour_month = np.repeat(month, 24)[:s.n_hours]
     hours = np.bincount(hour_month, minlength=n_months).astype(np.float64)
-    return {"p_short": (per_replica > 1e-6).mean(axis=0), "short_gpu_h": per_replica.mean(axis=0),
+    short = (per_replica > 1e-6).sum(axis=0)
+    lo, hi = proportion_ci95(short, per_replica.shape[0])
+    return {"p_short": short / per_replica.shape[0], "p_short_lo": lo, "p_short_hi": hi,
+            "short_gpu_h": per_replica.mean(axis=0),
             "online": per_month(online), "allocated": per_month(alloc),
             "contracted": np.bincount(hour_month, weights=contracted, minlength=n_months) / np.maximum(hours, 1)}
 
@@ -248,6 +252,8 @@ def plot_capacity(exp: Experiment, path: Path) -> None:
         c = capacity_by_month(v)
         months = np.array(v.account.month_starts, dtype="datetime64[D]")
         ax1.step(months, c["p_short"], where="post", label=v.name, ls=LINE[i], color=f"C{i}")
+        ax1.fill_between(months, c["p_short_lo"], c["p_short_hi"], step="post", color=f"C{i}", alpha=0.15,
+                         label=f"{v.name}: 95% interval (Wilson)")
         ax2.plot(months, c["allocated"], label=f"{v.name}: allocated", ls=LINE[i], color=f"C{i}")
         if i == 0:
             ax2.plot(months, c["online"], "k-", lw=1.2, label="online")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..experiment.runner import Experiment
+from ..experiment.stats import rank_correlation
 from ..metrics import shown_in, unit_of
 from .document import Document
 from .notes import finance_notes, warnings
@@ -63,7 +64,8 @@ def _capacity_section(doc: Document, exp: Experiment) -> None:
             worst = int(np.argmax(c["p_short"]))
             bullets.append(f"{v.name}: reserved GPUs were short in {short.size} of {len(months)} months in at "
                            f"least one replica, first in {months[short[0]]:%Y-%m}; the highest probability is "
-                           f"{c['p_short'][worst]:.0%} in {months[worst]:%Y-%m}, with "
+                           f"{c['p_short'][worst]:.0%} [{c['p_short_lo'][worst]:.0%}, {c['p_short_hi'][worst]:.0%}] "
+                           f"in {months[worst]:%Y-%m}, with "
                            f"{fmt_value(float(c['short_gpu_h'][worst]))} GPU-hours short that month (replica mean).")
         for node_type, load in v.account.offered_load.items():
             bullets.append(f"{v.name}: offered load on {node_type} is {load:.2f} of online GPU-hours"
@@ -94,23 +96,13 @@ def _sensitivity_section(doc: Document, exp: Experiment) -> None:
         cells = [f"`{path}`", fmt_value(float(np.mean(x))) if path in numeric else ", ".join(map(str, x[:4]))]
         cells.append(f"{fmt_value(float(np.min(x)))} .. {fmt_value(float(np.max(x)))}" if path in numeric else "")
         for m in targets:
-            cells.append(f"{_rank_correlation(numeric[path], v.metrics[m]):+.2f}" if path in numeric else "-")
+            cells.append(f"{rank_correlation(numeric[path], v.metrics[m]):+.2f}" if path in numeric else "-")
         rows.append(cells)
     doc.para(f"Uncertain inputs of {v.name}, drawn once per replica (values of every replica in samples.csv), "
              f"and their rank correlation with the headline metrics across the {exp.replicas} replicas; with "
              f"this few replicas only |r| above about {min(1.0, 2 / math.sqrt(max(exp.replicas, 1))):.2f} "
              f"stands out from noise.")
     doc.table(["input", "mean draw", "range", *(f"r with `{m}`" for m in targets)], rows)
-
-
-def _rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
-    keep = np.isfinite(x) & np.isfinite(y)
-    if keep.sum() < 3:
-        return float("nan")
-    rx, ry = (np.argsort(np.argsort(a[keep])).astype(np.float64) for a in (x, y))
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def report_document(exp: Experiment) -> Document:

@@ -39,6 +39,7 @@ def write_results(exp: Experiment, out_root: str | Path) -> Path:
         _write_jobs(exp, tmp / "jobs.csv")
         _write_finance(exp, tmp / "finance.csv")
         write_samples(exp, tmp / "samples.csv")
+        write_replicas(exp, tmp / "replicas.csv")
         write_report(exp, tmp)
 
     return publish(out_root, exp.name, fill)
@@ -104,6 +105,18 @@ def write_samples(exp: Experiment, path: Path) -> None:
             for k in range(exp.replicas):
                 values = [v.samples[name][k] if name in v.samples else "" for name in inputs]
                 w.writerow([v.name, k, *(float_cell(x) if isinstance(x, float) else x for x in values)])
+
+
+def write_replicas(exp: Experiment, path: Path) -> None:
+    """Every metric of every replica (tidy: variant, replica, seed, metric, value), so each
+    interval of summary.json can be checked from the values it summarizes."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "replica", "seed", "metric", "value"])
+        for v in exp.variants:
+            for name in sorted(v.metrics):
+                for k, value in enumerate(float_cells(v.metrics[name])):
+                    w.writerow([v.name, k, exp.seed, name, value])
 
 
 def _run_metadata(exp: Experiment) -> dict:
