@@ -18,6 +18,7 @@ import numpy as np
 
 from kernels import BackendError
 
+from .config.types import MAX_REPLICAS
 from .errors import ConfigError
 from .inputs.fit import fit_trace, render
 from .inputs.traces import TRACE_FORMATS, load_trace
@@ -30,8 +31,8 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _whole_number(minimum: int):
-    """An argparse type: a whole number of at least `minimum`, with a one-line error."""
+def _whole_number(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number in [minimum, maximum], with a one-line error."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -39,17 +40,20 @@ def _whole_number(minimum: int):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"expected at most {maximum:,}, got {value:,}")
         return value
     return parse
 
 
 _positive_int = _whole_number(1)
+_replicas = _whole_number(1, MAX_REPLICAS)   # the config's own cap
 _seed = _whole_number(0)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     """Flags shared by a run and `size`."""
-    p.add_argument("--replicas", type=_positive_int, help="replicas per variant (default: the config's `replicas`)")
+    p.add_argument("--replicas", type=_replicas, help="replicas per variant (default: the config's `replicas`)")
     p.add_argument("--seed", type=_seed, help="random seed (default: the config's `seed`)")
     p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
                    help="array backend for the kernels: auto = CuPy when it imports and sees a GPU, else NumPy")
@@ -117,8 +121,12 @@ def build_size_parser() -> argparse.ArgumentParser:
 
 def _check_flags(args) -> str | None:
     """Flag problems that argparse cannot see, found before anything runs."""
+    if args.dask_address is not None and not args.dask_address.strip():
+        return "--dask-address: expected a scheduler address such as tcp://127.0.0.1:8786, got ''"
     if args.dask_address and args.executor != "dask":
         return "--dask-address needs --executor dask"
+    if not args.out.strip():
+        return "--out: expected a folder, got ''"
     if getattr(args, "baseline", None) and not Path(args.baseline).is_file():
         return f"--baseline: no such file {args.baseline}"
     out = Path(args.out)
@@ -169,12 +177,15 @@ def _run(args, opts) -> int:
     from .experiment.runner import run_setup
     from .experiment.sweep import run_sweep
     from .output.notes import warnings
-    from .output.results import write_results
+    from .output.results import check_replaceable, write_results
     from .output.sweep import write_sweep
     from .output.tables import text_table
 
     plan = setup(args.config, args.seed, args.replicas, args.baseline, dict(map(parse_flag, args.sweep)),
                  skip_bad_rows=args.skip_bad_rows)
+    name = plan.variants[0].raw.get("scenario")
+    if isinstance(name, str):
+        check_replaceable(args.out, name)   # before any simulation: a user's folder is never touched
     if plan.sweep:
         result = run_sweep(plan, **opts)
         out = write_sweep(result, args.out)

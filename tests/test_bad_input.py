@@ -210,6 +210,13 @@ CASES = [
      ("tenants[1].workload.tier", "'batch'", "scheduler.classes")),
     ("scheduler-duplicate-class", mutated(lambda c, f: c.setdefault("scheduler", {}).update(
         classes=[{"name": "a"}, {"name": "a"}])), (), ("scheduler.classes", "unique")),
+    # -- strict YAML and types: what used to pass silently
+    ("yaml-duplicate-key", raw(TINY_TEXT.replace("replicas: 3\n", "replicas: 3\nseed: 1\n", 1)), (),
+     ("scenario.yaml", "line 9", "duplicate key 'seed'", "line 7")),
+    ("boolean-as-pue", set_at("sites.0.pue", True), (), ("sites[0].pue", "True")),
+    ("boolean-as-node-count", set_at("deployments.0.nodes", True), (), ("deployments[0].nodes",)),
+    ("boolean-as-replicas", set_at("replicas", True), (), ("replicas",)),
+    ("quoted-number", set_at("sites.0.critical_it_mw", "1.0"), (), ("sites[0].critical_it_mw",)),
     ("warmup-past-horizon", set_at("warmup", "60d"), (), ("warmup", "not before the horizon")),
     ("scheduler-unknown-policy", mutated(lambda c, f: c.setdefault("scheduler", {}).update(policy="sjf")), (),
      ("scenario.yaml", "scheduler.policy", "'sjf'", "easy_backfill")),
@@ -234,6 +241,11 @@ CASES = [
     # -- flags
     ("flag-replicas-zero", mutated(lambda c, f: None), ("--replicas", "0"), ("--replicas",)),
     ("flag-replicas-not-a-number", mutated(lambda c, f: None), ("--replicas", "abc"), ("--replicas", "'abc'")),
+    ("flag-replicas-over-the-cap", mutated(lambda c, f: None), ("--replicas", "1000000000"),
+     ("--replicas", "at most 100,000")),
+    ("flag-out-empty", mutated(lambda c, f: None), ("--out", ""), ("--out", "expected a folder")),
+    ("flag-dask-address-empty", mutated(lambda c, f: None), ("--executor", "dask", "--dask-address", ""),
+     ("--dask-address", "expected a scheduler address")),
     ("flag-seed-negative", mutated(lambda c, f: None), ("--seed", "-1"), ("--seed", "-1")),
     ("flag-workers-zero", mutated(lambda c, f: None), ("--workers", "0"), ("--workers",)),
     ("flag-backend-unknown", mutated(lambda c, f: None), ("--backend", "tpu"), ("--backend", "'tpu'")),
@@ -282,3 +294,20 @@ def test_tiny_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "tiny" / "summary.json").is_file()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tiny"]
+
+
+def test_a_folder_we_did_not_write_is_never_replaced(tmp_path):
+    """OUT/<scenario>/ made by the user: refused before any simulation, its files untouched."""
+    cfg = mutated(lambda c, f: None)(tmp_path)
+    out = tmp_path / "out"
+    (out / "tiny").mkdir(parents=True)
+    (out / "tiny" / "thesis.txt").write_text("my only copy")
+    proc = run_cli(cfg, out)
+    assert proc.returncode == 2 and "no fleetsim run wrote it" in proc.stderr and "\n" not in proc.stderr.strip()
+    assert (out / "tiny" / "thesis.txt").read_text() == "my only copy"
+    assert sorted(p.name for p in out.iterdir()) == ["tiny"]
+    # a folder an earlier run wrote is replaced as before
+    (out / "tiny" / "thesis.txt").unlink()
+    (out / "tiny").rmdir()
+    assert run_cli(cfg, out).returncode == 0 and run_cli(cfg, out).returncode == 0
+    assert (out / "tiny" / "run.json").is_file()

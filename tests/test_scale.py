@@ -170,6 +170,26 @@ def test_cache_round_trip_is_exact_and_never_unpickles(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+def test_a_cache_entry_is_checked_against_its_content(tmp_path, capsys):
+    """An entry copied under another key with its stored key rewritten, or with a value
+    changed, is not trusted: it is simulated again, and that is said once."""
+    s = scenario_from_dict(dict(TINY, horizon="5d"))
+    cache = ReplicaCache(tmp_path / "c")
+    cache.save("k1", simulate(s, 7, 0))
+    with np.load(tmp_path / "c" / "k1.npz", allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    np.savez(tmp_path / "c" / "k2.npz", **dict(arrays, __key__=np.asarray("k2")))
+    changed = dict(arrays)
+    changed["jobs/start_h"] = changed["jobs/start_h"] + 1.0
+    np.savez(tmp_path / "c" / "k3.npz", **dict(changed, __key__=np.asarray("k3")))
+    assert cache.load("k1") is not None
+    assert cache.load("k2") is None and cache.load("k3") is None
+    np.savez(tmp_path / "c" / "k1.npz", **changed)   # its own key, a value changed
+    assert ReplicaCache(tmp_path / "c").load("k1") is None
+    err = capsys.readouterr().err
+    assert err.count("does not match its digest") == 2   # once per cache, not per entry
+
+
 def test_a_run_resumes_from_finished_replicas(tmp_path, monkeypatch):
     """Interrupted after two replicas; the rerun simulates only the rest and gives the same numbers."""
     import sim.experiment.executors as ex

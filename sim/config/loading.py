@@ -26,13 +26,32 @@ FILE_KEYS = ("series", "trace", "temperature_series", "nodes_from")
 
 
 class YamlLoader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: dates stay text until the schema parses
-    them, so an impossible date is reported with its YAML path."""
+    """Safe YAML without implicit timestamps (dates stay text until the schema parses them,
+    so an impossible date is reported with its YAML path), with YAML 1.2's floats (`1e6`,
+    `2.0e6`: YAML 1.1 leaves them text), and refusing a key given twice in one mapping (the
+    last one would silently win)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:
+                    continue   # an unhashable key: the base class reports it
+                if first != key_node.start_mark.line + 1:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first given on line {first})", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 YamlLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+YamlLoader.add_implicit_resolver(   # after the integer resolver, so `12` stays an integer
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."))
 
 
 def _one_line(text) -> str:

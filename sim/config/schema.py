@@ -15,6 +15,7 @@ from ..inputs.traces import TRACE_FORMATS
 from .types import (
     HOURS_PER_YEAR,
     MAX_JOB_GPUS,
+    MAX_REPLICAS,
     Date,
     DurationH,
     Fraction,
@@ -497,7 +498,7 @@ class Scenario(Strict):
     horizon: Annotated[DurationH, Field(le=100 * HOURS_PER_YEAR)]
     warmup: DurationH | None = None     # job metrics leave out jobs submitted before it
     seed: Annotated[int, Field(ge=0)] = 0
-    replicas: Annotated[int, Field(ge=1, le=100000)] = 4
+    replicas: Annotated[int, Field(ge=1, le=MAX_REPLICAS)] = 4
     companies: Annotated[list[Company], Field(min_length=1)]
     sites: Annotated[list[Site], Field(min_length=1)]
     node_types: Annotated[list[NodeType], Field(min_length=1)]

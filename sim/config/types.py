@@ -19,6 +19,7 @@ if TYPE_CHECKING:   # for annotations only: the schema builds on these types
 HOURS_PER_YEAR = 8760.0
 MAX_JOB_GPUS = 1_000_000
 MAX_JOBS_PER_REPLICA = 50_000_000
+MAX_REPLICAS = 100_000
 
 
 # ---------------------------------------------------------------- scalar types
@@ -103,4 +104,4 @@ def reservation_levels(s: "Scenario", r: "Reservation") -> list[tuple[float, flo
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)   # no true for 1, no "1" for 1

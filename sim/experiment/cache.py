@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,17 @@ def unpack(arrays: dict[str, np.ndarray]) -> RunResult:
     return RunResult(**kwargs)
 
 
+def entry_digest(key: str, arrays: dict[str, np.ndarray]) -> str:
+    """Digest of an entry's key and every array (name, dtype, shape, bytes): an entry whose
+    stored key or any value was changed no longer matches it."""
+    h = hashlib.sha256(key.encode() + b"\0")
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 # ---------------------------------------------------------------- the cache folder
 
 def pid_alive(pid: int) -> bool:
@@ -122,6 +134,7 @@ class ReplicaCache:
 
     def __init__(self, folder: Path | None):
         self.folder = folder
+        self._warned = False
 
     @property
     def enabled(self) -> bool:
@@ -140,10 +153,18 @@ class ReplicaCache:
         try:
             with np.load(self._path(key), allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
-            if str(arrays.pop("__key__")) != key:
-                return None
-            return unpack(arrays)
+            stored_key, digest = str(arrays.pop("__key__")), str(arrays.pop("__digest__"))
         except Exception:  # truncated, foreign or from another layout: simulate again
+            return None
+        if stored_key != key or digest != entry_digest(key, arrays):
+            if not self._warned:
+                self._warned = True
+                print(f"warning: {self._path(key)}: cached replica does not match its digest; simulating it "
+                      f"again", file=sys.stderr)
+            return None
+        try:
+            return unpack(arrays)
+        except Exception:
             return None
 
     def save(self, key: str, run: RunResult) -> None:
@@ -153,7 +174,8 @@ class ReplicaCache:
         tmp = self.folder / f".{key}.tmp-{os.getpid()}"
         try:
             with open(tmp, "wb") as f:
-                np.savez(f, __key__=np.asarray(key), **pack(run))
+                arrays = pack(run)
+                np.savez(f, __key__=np.asarray(key), __digest__=np.asarray(entry_digest(key, arrays)), **arrays)
             os.replace(tmp, self._path(key))
         finally:
             tmp.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import __version__
 from ..engine.records import JobTable
+from ..errors import ConfigError
 from ..experiment.cache import pid_alive
 from ..experiment.runner import Experiment
 from ..metering.jobstats import censored_wait_h
@@ -45,10 +46,33 @@ def write_results(exp: Experiment, out_root: str | Path) -> Path:
     return publish(out_root, exp.name, fill)
 
 
+MARKERS = ("run.json", "sweep.json", "sizing.json")   # what every folder we publish holds
+
+
+def check_replaceable(out_root: str | Path, name: str) -> None:
+    """Refuse (ConfigError) to replace OUT/<name> unless one of our runs wrote it: a folder the
+    user made, or anything that is not a folder, is never renamed aside or deleted."""
+    final = Path(out_root) / name
+    if not final.exists() and not final.is_symlink():
+        return
+    if final.is_dir() and not final.is_symlink():
+        for marker in MARKERS:
+            try:
+                meta = json.loads((final / marker).read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(meta, dict) and ("fleetsim" in meta or "scenario" in meta):
+                return
+    raise ConfigError(f"--out: {final} exists and no fleetsim run wrote it (no {', '.join(MARKERS)}); "
+                      f"move it, or choose another --out")
+
+
 def publish(out_root: str | Path, name: str, fill) -> Path:
     """Build OUT/<name>/ with fill(folder) in a hidden temporary folder beside it, then swap it
     into place. Any failure or Ctrl-C while building removes the temporary folder; Ctrl-C is
-    held back during the swap itself, so the result is always the old one or the new one."""
+    held back during the swap itself, so the result is always the old one or the new one. Only
+    a folder an earlier run published is replaced (`check_replaceable`)."""
+    check_replaceable(out_root, name)
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(out_root, name)
