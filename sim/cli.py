@@ -18,6 +18,7 @@ import numpy as np
 
 from kernels import BackendError
 
+from . import __version__
 from .config.types import MAX_REPLICAS
 from .errors import ConfigError
 from .inputs.fit import fit_trace, render
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "`sweep:` section (or --sweep) runs every combination of listed values. Exit codes: 0 "
                        "ok, 2 bad input, 1 internal error, 130 interrupted (rerun the command to resume).")
     p.add_argument("config", help="scenario YAML file, e.g. configs/merged.yaml")
+    p.add_argument("--version", action="version", version=f"fleetsim {__version__}")
     p.add_argument("--baseline", help="compare against this config instead of the one named by `baseline:`")
     p.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="run every combination of these values of an input given by its YAML path, e.g. "

@@ -153,3 +153,9 @@ def test_every_metric_of_the_main_job_is_in_the_catalogue(main_job):
     missing = sorted({base_name(m) for m in produced} - set(METRICS))
     assert not missing, missing
     assert all(unit == unit_of(m) for m, unit in produced.items())
+
+
+def test_version_flag():
+    from sim import __version__
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"fleetsim {__version__}"

@@ -398,3 +398,30 @@ def test_report_opens_with_the_answer_and_is_self_contained(tmp_path):
     html = (folder / "report.html").read_text()
     assert html.count("data:image/png;base64,") == md.count("![")
     assert "src=\"http" not in html and "href=" not in html
+
+
+def test_pool_workers_do_not_keep_an_inherited_sigterm_handler():
+    """A parent (marimo's web server) with its own SIGTERM handler: a forked worker must still
+    die on SIGTERM, or Pool.terminate waits forever."""
+    import multiprocessing
+    import os
+    import signal
+
+    import sim.experiment.executors as ex
+
+    def keep_running(*_):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, keep_running)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1, initializer=ex._worker_init) as pool:
+            assert pool.apply(_sigterm_handler_name) == "SIG_DFL"
+            assert pool.apply(os.getpid) != os.getpid()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm_handler_name():
+    import signal
+    return "SIG_DFL" if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else "other"

@@ -27,6 +27,24 @@ def scheduler_key(s: Scenario, company: str) -> str:
     return "pooled" if s.scheduler.scope == "pooled" else s.owner_of(company)
 
 
+def engine_inputs(s: Scenario) -> dict:
+    """What `simulate` reads of a scenario, as plain data. Two scenarios with the same engine
+    inputs give the same records for the same seed and replica (a merger that changes who owns
+    the sites, not the fleet, its schedulers or its demand), so an experiment simulates them
+    once. Left out: the scenario's names, seed and replica count (simulate takes the seed and
+    replica it runs); companies, the merger and the scheduler's scope, which enter only as the
+    scheduler each deployment and tenant belongs to, numbered in the order the schedulers
+    finish (so one pooled scheduler and one company's scheduler over the same nodes agree)."""
+    data = s.model_dump(mode="json", exclude={"scenario": True, "baseline": True, "seed": True, "replicas": True,
+                                              "companies": True, "merger": True, "scheduler": {"scope"}})
+    deployments = [scheduler_key(s, s.deployment_owner(d)) for d in s.deployments]
+    tenants = [scheduler_key(s, t.provider) for t in s.tenants]
+    number = {key: i for i, key in enumerate(sorted(set(deployments) | set(tenants)))}
+    data["deployment_schedulers"] = [number[key] for key in deployments]
+    data["tenant_schedulers"] = [number[key] for key in tenants]
+    return data
+
+
 def reserved_in_use(s: Scenario, tenant, seed: int, replica: int) -> np.ndarray:
     """Share of a lending reservation's GPUs in use by hour: its utilization profile, drawn
     from the same stream as the accounting's (so both see the same hours)."""

@@ -41,6 +41,11 @@ def _indexed_saved(item):
 def _worker_init() -> None:
     # Ctrl-C is the parent's to handle: it stops the pool, and workers must not print tracebacks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits its parent's handlers (a web server's SIGTERM handler, say), and
+    # Pool.terminate's SIGTERM must end it: back to the default
+    for name in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     if hasattr(os, "nice"):   # the parent accounts finished variants meanwhile: it must not wait for a core
         os.nice(5)
     if sys.platform.startswith("linux"):   # a killed parent takes its workers with it

@@ -21,7 +21,7 @@ from kernels import get_backend
 
 from ..config.schema import Scenario
 from ..config.variants import Setup, Variant, setup
-from ..engine.model import simulate
+from ..engine.model import engine_inputs, simulate
 from ..engine.policies import policy_problem
 from ..engine.records import RunResult
 from ..errors import ConfigError, InvariantError
@@ -88,12 +88,14 @@ class Runner:
         self.executor.close()
 
     def keys(self, scenarios: list[Scenario], seed: int) -> list[str]:
-        """Cache keys of each replica; a replica does not depend on how many there are, so
-        `replicas` is left out (a rerun with more replicas reuses the ones done)."""
+        """Cache keys of each replica: a digest of the engine's inputs, seed and replica. A
+        replica does not depend on how many there are (a rerun with more replicas reuses the
+        ones done), and variants, sweep points or sizing candidates whose engine inputs are
+        the same share one key: they are simulated once and their records reused."""
         digests: dict[int, str] = {}
         for s in scenarios:
             if id(s) not in digests:
-                digests[id(s)] = config_digest(s.model_dump(mode="json", exclude={"replicas"}))
+                digests[id(s)] = config_digest(engine_inputs(s))
         return [replica_key(digests[id(s)], seed, k) for k, s in enumerate(scenarios)]
 
     def run(self, groups: list[tuple[str, list[Scenario]]], seed: int) -> list[list[str]]:
@@ -107,12 +109,14 @@ class Runner:
         """Each group's replica keys, and the replicas still to simulate: key -> (label, task)."""
         keys = [self.keys(scenarios, seed) for _, scenarios in groups]
         todo: dict[str, tuple[str, tuple]] = {}
+        distinct: set[str] = set()   # replicas that groups with the same engine inputs share count once
         for (label, scenarios), ks in zip(groups, keys):
             for k, (s, key) in enumerate(zip(scenarios, ks)):
                 self._uses[key] = self._uses.get(key, 0) + 1
+                distinct.add(key)
                 if key not in todo and key not in self._memory and not self.cache.has(key):
                     todo[key] = (label, (s, seed, k))
-        self._progress = Progress(sum(map(len, keys)), self.quiet, reused=sum(map(len, keys)) - len(todo))
+        self._progress = Progress(len(distinct), self.quiet, reused=len(distinct) - len(todo))
         return keys, todo
 
     def _execute(self, todo: dict):
