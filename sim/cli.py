@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import traceback
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -121,12 +122,31 @@ def build_size_parser() -> argparse.ArgumentParser:
     return p
 
 
+DASK_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+
+
+def _dask_address_problem(address: str) -> str | None:
+    """A scheduler address Dask can dial: [scheme://]host[:port], or why not."""
+    try:
+        parts = urllib.parse.urlsplit(address if "://" in address else f"tcp://{address}")
+        parts.port   # a malformed port raises here
+    except ValueError as exc:
+        return f"--dask-address: {address!r} is not an address ({exc})"
+    if parts.scheme not in DASK_SCHEMES:
+        return f"--dask-address: unknown scheme {parts.scheme!r} (expected one of {', '.join(DASK_SCHEMES)})"
+    if not parts.hostname and parts.scheme != "inproc":
+        return f"--dask-address: {address!r} names no host"
+    return None
+
+
 def _check_flags(args) -> str | None:
     """Flag problems that argparse cannot see, found before anything runs."""
     if args.dask_address is not None and not args.dask_address.strip():
         return "--dask-address: expected a scheduler address such as tcp://127.0.0.1:8786, got ''"
     if args.dask_address and args.executor != "dask":
         return "--dask-address needs --executor dask"
+    if args.dask_address and (problem := _dask_address_problem(args.dask_address)):
+        return problem
     if not args.out.strip():
         return "--out: expected a folder, got ''"
     if getattr(args, "baseline", None) and not Path(args.baseline).is_file():

@@ -246,6 +246,12 @@ CASES = [
     ("flag-out-empty", mutated(lambda c, f: None), ("--out", ""), ("--out", "expected a folder")),
     ("flag-dask-address-empty", mutated(lambda c, f: None), ("--executor", "dask", "--dask-address", ""),
      ("--dask-address", "expected a scheduler address")),
+    ("flag-dask-address-bad-scheme", mutated(lambda c, f: None), ("--executor", "dask", "--dask-address", "bogus://x"),
+     ("--dask-address", "unknown scheme 'bogus'")),
+    ("flag-dask-address-malformed", mutated(lambda c, f: None), ("--executor", "dask", "--dask-address", "tcp://[::1"),
+     ("--dask-address", "is not an address")),
+    ("start-year-1", set_at("start", "0001-01-01"), (), ("start", "year from 1970")),
+    ("start-year-9999", set_at("start", "9999-01-01"), (), ("start", "year from 1970")),
     ("flag-seed-negative", mutated(lambda c, f: None), ("--seed", "-1"), ("--seed", "-1")),
     ("flag-workers-zero", mutated(lambda c, f: None), ("--workers", "0"), ("--workers",)),
     ("flag-backend-unknown", mutated(lambda c, f: None), ("--backend", "tpu"), ("--backend", "'tpu'")),
@@ -311,3 +317,30 @@ def test_a_folder_we_did_not_write_is_never_replaced(tmp_path):
     (out / "tiny").rmdir()
     assert run_cli(cfg, out).returncode == 0 and run_cli(cfg, out).returncode == 0
     assert (out / "tiny" / "run.json").is_file()
+
+
+BOMB = "scenario: bomb\n" + "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)) + "unknown_key: 1\n"
+
+
+@pytest.mark.parametrize("name, text, expect", [
+    ("alias-bomb", BOMB, ("more than 1,000,000 values",)),
+    ("deep-lists", "scenario: deep\nx: " + "[" * 20000 + "]" * 20000 + "\n", ("nested more than",)),
+    ("deep-mappings", "scenario: deep\n" + "".join(" " * i + f"k{i}:\n" for i in range(3000)) + " " * 3000 + "v: 1\n",
+     ("nested more than",)),
+    ("recursive-alias", "scenario: r\nx: &x [1, *x]\n", ("scenario.yaml",)),
+])
+def test_hostile_yaml_fails_fast_with_one_line(tmp_path, name, text, expect):
+    import time
+    cfg = raw(text)(tmp_path)
+    t0 = time.perf_counter()
+    assert_bad_input(cfg, tmp_path / "out", (), expect)
+    assert time.perf_counter() - t0 < 60   # refused up front, not after walking the expansion
+
+
+def test_a_long_include_chain_is_refused(tmp_path):
+    for i in range(40):
+        (tmp_path / f"part{i}.yaml").write_text(f"include: part{i + 1}.yaml\n" if i < 39 else "seed: 1\n")
+    cfg = tmp_path / "scenario.yaml"
+    cfg.write_text(TINY_TEXT + "include: part0.yaml\n")
+    assert_bad_input(cfg, tmp_path / "out", (), ("more than 32 files",))

@@ -456,3 +456,43 @@ def test_an_edited_input_file_is_read_again(tmp_path):
     assert load_node_list(str(path)).shape()["G2"] == {8: 2}
     path.write_text((DATA / "openb_nodes.csv").read_text() + "openb-node-0005,96000,786432,8,G2\n")
     assert load_node_list(str(path)).shape()["G2"] == {8: 3}
+
+
+def test_library_errors_in_csv_inputs_are_one_line_with_file_and_line(tmp_path):
+    """A field over the csv module's size limit, in a trace, a node list or an hourly series."""
+    huge = "x" * 200_000
+    lines = (DATA / "philly_small.csv").read_text().splitlines()
+    trace = tmp_path / "philly.csv"
+    trace.write_text("\n".join(lines[:3] + [f'"{huge}"'] + lines[3:]) + "\n")
+    with pytest.raises(ConfigError, match=r"philly\.csv: line 4: field larger than field limit"):
+        load_trace(str(trace), "philly")
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\n" + f'a,1,1,"{huge}",V100\n')
+    with pytest.raises(ConfigError, match=r"nodes\.csv: line 2: field larger"):
+        load_node_list(str(nodes))
+    from sim.inputs.series import typical_year
+    series = tmp_path / "price.csv"
+    series.write_text(f'timestamp,price\n2026-01-01 00:00,"{huge}"\n')
+    with pytest.raises(ConfigError, match=r"price\.csv: line 2: field larger"):
+        typical_year(str(series), "price", "timestamp")
+
+
+def test_a_gpu_count_past_exact_integers_is_a_bad_row(tmp_path):
+    lines = (DATA / "philly_small.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("num_gpus")] = "1e19"
+    trace = tmp_path / "philly.csv"
+    trace.write_text("\n".join([lines[0], ",".join(row)] + lines[2:]) + "\n")
+    with pytest.raises(ConfigError, match=r"line 2: .*num_gpus.*below 2\^53"):
+        load_trace(str(trace), "philly")
+    assert load_trace(str(trace), "philly", skip_bad_rows=True).rows_skipped == 1
+
+
+def test_a_series_error_quotes_only_a_short_glimpse_of_the_file(tmp_path):
+    from sim.inputs.series import typical_year
+    secret = tmp_path / "not_a_series.csv"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash," + "a" * 500 + "\n1,2\n")
+    with pytest.raises(ConfigError) as err:
+        typical_year(str(secret), "price", "timestamp")
+    assert len(str(err.value)) < 200 + len(str(secret)) and "a" * 100 not in str(err.value)

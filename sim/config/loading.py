@@ -23,6 +23,10 @@ from .schema import Scenario, SeasonalPue
 # the keys whose `{path: ...}` names an input file: anchored to the file that wrote them, and
 # part of a replica's cache key (an edited input file is simulated again)
 FILE_KEYS = ("series", "trace", "temperature_series", "nodes_from")
+# limits on what a scenario file may hold, checked before anything walks it
+MAX_VALUES = 1_000_000       # values after YAML aliases are expanded (a "billion laughs" file)
+MAX_DEPTH = 64               # nested mappings and lists
+MAX_INCLUDE_DEPTH = 32       # files including files
 
 
 class YamlLoader(yaml.SafeLoader):
@@ -67,13 +71,45 @@ def _read_yaml(path: Path, where: str) -> dict:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.load(text, Loader=YamlLoader)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested more than Python can read (at most {MAX_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{line}: invalid YAML: {_one_line(getattr(exc, 'problem', None) or exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    _check_size(data, path)
     return data
+
+
+def _check_size(data, path: Path) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH or holding more than MAX_VALUES values once
+    its aliases are expanded. Shared (aliased) nodes are measured once each, so this costs the
+    file's size, not the expansion's."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_: set[int] = set()      # entered, not yet measured: met again below itself, a recursive alias
+    stack = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in size:
+            continue
+        children = list(node.values()) if isinstance(node, dict) else node if isinstance(node, list) else []
+        if not done:
+            if id(node) in open_:
+                raise ConfigError(f"{path}: a YAML alias refers to itself (a structure that never ends)")
+            open_.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if isinstance(c, (dict, list)) and id(c) not in size)
+            continue
+        kids = [c for c in children if isinstance(c, (dict, list))]
+        size[id(node)] = 1 + len(children) - len(kids) + sum(size[id(c)] for c in kids)
+        depth[id(node)] = 1 + max((depth[id(c)] for c in kids), default=0)
+        if depth[id(node)] > MAX_DEPTH:
+            raise ConfigError(f"{path}: nested more than {MAX_DEPTH} levels deep")
+        if size[id(node)] > MAX_VALUES:
+            raise ConfigError(f"{path}: more than {MAX_VALUES:,} values once its YAML aliases are expanded")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -105,6 +141,8 @@ def resolve_includes(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     path = path.resolve()
     if path in chain:
         raise ConfigError(f"{path}: include cycle: {' -> '.join(p.name for p in chain + (path,))}")
+    if len(chain) >= MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"{path}: included through more than {MAX_INCLUDE_DEPTH} files")
     data = _read_yaml(path, chain[-1].name if chain else "config")
     _anchor_series_paths(data, path.parent)
     includes = data.pop("include", None)

@@ -24,19 +24,24 @@ MAX_REPLICAS = 100_000
 
 # ---------------------------------------------------------------- scalar types
 
+YEARS = (1970, 2200)   # dates a scenario may name: the plots' calendar, and any plan's horizon
+
+
 def parse_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+        value = value.date()
     if isinstance(value, str):
         m = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", value.strip())
         if m:
             try:
-                return dt.date(int(m[1]), int(m[2]), int(m[3] or 1))
+                value = dt.date(int(m[1]), int(m[2]), int(m[3] or 1))
             except ValueError:
                 pass
-    raise ValueError(f"expected a date YYYY-MM-DD or YYYY-MM, got {value!r}")
+    if not isinstance(value, dt.date):
+        raise ValueError(f"expected a date YYYY-MM-DD or YYYY-MM, got {value!r}")
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"expected a year from {YEARS[0]} to {YEARS[1]}, got {value}")
+    return value
 
 
 _DURATION_UNITS_H = {"y": HOURS_PER_YEAR, "w": 168.0, "d": 24.0, "h": 1.0, "min": 1 / 60}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from .csvfile import csv_errors
 from .filecache import cached_by_file
 from .traces.rows import BadRow, number, read_text
 
@@ -38,7 +39,8 @@ def load_node_list(path: str) -> NodeList:
     Raises ConfigError."""
     lines = read_text(path).splitlines()
     reader = csv.reader(lines)
-    first = next(reader, None)
+    with csv_errors(path, reader):
+        first = next(reader, None)
     if first is None:
         raise ConfigError(f"{path}: empty node list")
     openb = first[:1] == ["sn"]
@@ -47,33 +49,34 @@ def load_node_list(path: str) -> NodeList:
     index = {c: first.index(c) for c in first} if openb else None
     rows = reader if openb else csv.reader(lines)
     name, gpus, model, cpu, mem = [], [], [], [], []
-    for row in rows:
-        line = rows.line_num
-        if not row:
-            continue
-        try:
-            if openb:
-                if len(row) != len(first):
-                    raise BadRow(f"expected {len(first)} comma-separated fields, got {len(row)}")
-                r = {c: row[i].strip() for c, i in index.items()}
-                n, g, mo = r["sn"], number(r["gpu"], "gpu", whole=True, minimum=0), r["model"]
-                c = number(r["cpu_milli"], "cpu_milli", minimum=0) / 1000.0
-                m = number(r["memory_mib"], "memory_mib", minimum=0) / 1024.0
-            else:
-                if len(row) != 5:
-                    raise BadRow(f"expected 5 comma-separated fields (machine, gpu_type, cap_cpu, cap_mem, "
-                               f"cap_gpu), got {len(row)}")
-                n, mo = row[0].strip(), row[1].strip()
-                c = number(row[2], "cap_cpu", minimum=0)
-                m = number(row[3], "cap_mem", minimum=0)
-                g = number(row[4], "cap_gpu", whole=True, minimum=0)
-                mo = "" if g == 0 else mo
-        except BadRow as exc:
-            raise ConfigError(f"{path}: line {line}: {exc}") from None
-        name.append(n)
-        gpus.append(int(g))
-        model.append(mo)
-        cpu.append(c)
-        mem.append(m)
+    with csv_errors(path, rows):
+        for row in rows:
+            line = rows.line_num
+            if not row:
+                continue
+            try:
+                if openb:
+                    if len(row) != len(first):
+                        raise BadRow(f"expected {len(first)} comma-separated fields, got {len(row)}")
+                    r = {c: row[i].strip() for c, i in index.items()}
+                    n, g, mo = r["sn"], number(r["gpu"], "gpu", whole=True, minimum=0), r["model"]
+                    c = number(r["cpu_milli"], "cpu_milli", minimum=0) / 1000.0
+                    m = number(r["memory_mib"], "memory_mib", minimum=0) / 1024.0
+                else:
+                    if len(row) != 5:
+                        raise BadRow(f"expected 5 comma-separated fields (machine, gpu_type, cap_cpu, cap_mem, "
+                                     f"cap_gpu), got {len(row)}")
+                    n, mo = row[0].strip(), row[1].strip()
+                    c = number(row[2], "cap_cpu", minimum=0)
+                    m = number(row[3], "cap_mem", minimum=0)
+                    g = number(row[4], "cap_gpu", whole=True, minimum=0)
+                    mo = "" if g == 0 else mo
+            except BadRow as exc:
+                raise ConfigError(f"{path}: line {line}: {exc}") from None
+            name.append(n)
+            gpus.append(int(g))
+            model.append(mo)
+            cpu.append(c)
+            mem.append(m)
     return NodeList(np.asarray(name, object), np.asarray(gpus, np.int64), np.asarray(model, object),
                     np.asarray(cpu, np.float64), np.asarray(mem, np.float64), path)

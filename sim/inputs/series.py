@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
+from .csvfile import csv_errors
 from .filecache import cached_by_file
 
 
@@ -41,31 +42,43 @@ def typical_year(path: str, column: str, timestamp_column: str, allow_negative: 
             raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
+def _snippet(fields) -> str:
+    """A short, printable glimpse of a header, never a whole line of whatever file was named."""
+    text = repr(list(fields or []))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _read_typical_year(handle, path: str, column: str, timestamp_column: str, allow_negative: bool) -> np.ndarray:
     sums = np.zeros(8760)
     counts = np.zeros(8760)
-    reader = csv.DictReader(handle)
-    for name in (timestamp_column, column):
-        if reader.fieldnames is None or name not in reader.fieldnames:
-            raise ConfigError(f"{path}: line 1: no column {name!r} (columns: {reader.fieldnames})")
-    for row in reader:
-        line = reader.line_num
-        raw_ts = (row[timestamp_column] or "").strip().replace("T", " ")
-        try:
-            ts = dt.datetime.fromisoformat(raw_ts if len(raw_ts) > 13 else raw_ts + ":00")
-        except ValueError:
-            raise ConfigError(f"{path}: line {line}: bad timestamp {row[timestamp_column]!r}") from None
-        try:
-            value = float(row[column])
-        except (TypeError, ValueError):
-            raise ConfigError(f"{path}: line {line}: {column} is not a number: {row[column]!r}") from None
-        if not math.isfinite(value) or (value < 0 and not allow_negative):
-            raise ConfigError(f"{path}: line {line}: {column} must be a finite number"
-                              f"{'' if allow_negative else ' >= 0'}, got {value}")
-        hour = _hour_of_year(ts)
-        if hour is not None:
-            sums[hour] += value
-            counts[hour] += 1
+    reader = csv.reader(handle)   # (a DictReader miscounts lines on the csv module's errors)
+    with csv_errors(path, reader):
+        header = next(reader, None)
+        for name in (timestamp_column, column):
+            if header is None or name not in header:
+                raise ConfigError(f"{path}: line 1: no column {name!r} (columns: {_snippet(header)})")
+        for cells in reader:
+            if not cells:
+                continue   # a blank line, as DictReader skips them
+            line = reader.line_num
+            row = dict(zip(header, cells))
+            row = {name: row.get(name) for name in (timestamp_column, column)}   # None where a row is short
+            raw_ts = (row[timestamp_column] or "").strip().replace("T", " ")
+            try:
+                ts = dt.datetime.fromisoformat(raw_ts if len(raw_ts) > 13 else raw_ts + ":00")
+            except ValueError:
+                raise ConfigError(f"{path}: line {line}: bad timestamp {row[timestamp_column]!r}") from None
+            try:
+                value = float(row[column])
+            except (TypeError, ValueError):
+                raise ConfigError(f"{path}: line {line}: {column} is not a number: {row[column]!r}") from None
+            if not math.isfinite(value) or (value < 0 and not allow_negative):
+                raise ConfigError(f"{path}: line {line}: {column} must be a finite number"
+                                  f"{'' if allow_negative else ' >= 0'}, got {value}")
+            hour = _hour_of_year(ts)
+            if hour is not None:
+                sums[hour] += value
+                counts[hour] += 1
     if (counts == 0).any():
         missing = int((counts == 0).sum())
         raise ConfigError(f"{path}: {column}: {missing} of the 8760 hours of the year have no value "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import ConfigError
+from ..csvfile import csv_errors
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def number(text: str, what: str, *, whole: bool = False, minimum: float | None =
         raise BadRow(f"{what}: expected a {'whole number' if whole else 'number'}, got {text!r}") from None
     if not math.isfinite(value):
         raise BadRow(f"{what}: expected a finite number, got {text!r}")
+    if whole and abs(value) > 2 ** 53:   # past exact integers (and int64 columns)
+        raise BadRow(f"{what}: expected a whole number below 2^53, got {text!r}")
     if whole and value != int(value):
         raise BadRow(f"{what}: expected a whole number, got {text!r}")
     if minimum is not None and value < minimum:
@@ -117,17 +120,18 @@ def csv_rows(path: str, required: tuple[str, ...], what: str):
     """(line number, {column: text}) for each data row; checks the header and field count."""
     lines = read_text(path).splitlines()
     reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None or any(name not in header for name in required):
-        missing = [name for name in required if header is None or name not in header]
-        raise ConfigError(f"{path}: line 1: expected a {what} header with columns {', '.join(required)} "
-                          f"(missing {', '.join(missing)})")
-    index = {name: header.index(name) for name in header}
-    for row in reader:
-        line = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != len(header):
-            yield line, BadRow(f"expected {len(header)} comma-separated fields, got {len(row)}")
-            continue
-        yield line, {name: row[i].strip() for name, i in index.items()}
+    with csv_errors(path, reader):
+        header = next(reader, None)
+        if header is None or any(name not in header for name in required):
+            missing = [name for name in required if header is None or name not in header]
+            raise ConfigError(f"{path}: line 1: expected a {what} header with columns {', '.join(required)} "
+                              f"(missing {', '.join(missing)})")
+        index = {name: header.index(name) for name in header}
+        for row in reader:
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                yield line, BadRow(f"expected {len(header)} comma-separated fields, got {len(row)}")
+                continue
+            yield line, {name: row[i].strip() for name, i in index.items()}
