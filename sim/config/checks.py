@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .schema import Scenario
-from .types import HOURS_PER_YEAR, MAX_JOBS_PER_REPLICA, schedule_steps
+from .types import BYTES_PER_JOB, HOURS_PER_YEAR, MAX_FLEET_GPUS, jobs_per_replica_limit, schedule_steps
 
 
 def _unique(items, what: str) -> str | None:
@@ -65,9 +65,18 @@ def cross_check(s: Scenario) -> str | None:
                 continue
             window_h = s.horizon_h - max(0.0, s.hours_from_start(w.start or s.start))
             jobs = w.arrival_rate_per_h * max(1.0, (1 + w.growth_per_year) ** (s.horizon_h / HOURS_PER_YEAR)) * window_h
-            if jobs > MAX_JOBS_PER_REPLICA:
-                checks.append(f"tenants[{i}].workload.arrival_rate_per_h: about {jobs:,.0f} jobs per replica, "
-                              f"more than the {MAX_JOBS_PER_REPLICA:,} this tool holds in memory")
+            limit = jobs_per_replica_limit()
+            if jobs > limit:
+                checks.append(f"tenants[{i}].workload.arrival_rate_per_h: about {jobs:,.0f} jobs per replica "
+                              f"(about {jobs * BYTES_PER_JOB / 2**30:,.1f} GiB), more than the {limit:,} this "
+                              f"machine's memory holds")
+    gpus = 0
+    for i, d in enumerate(s.deployments):
+        gpus += d.nodes * s.node_type(d.node_type).gpus_per_node if d.node_type in node_types else 0
+        if gpus > MAX_FLEET_GPUS:
+            checks.append(f"deployments[{i}].nodes: the fleet reaches {gpus:,} GPUs, more than the "
+                          f"{MAX_FLEET_GPUS:,} this tool simulates")
+            break
     for i, h in enumerate(s.hosting_contracts):
         checks.append(_ref(h.host, companies, f"hosting_contracts[{i}].host", "company"))
         checks.append(_ref(h.client, companies, f"hosting_contracts[{i}].client", "company"))

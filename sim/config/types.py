@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +20,22 @@ if TYPE_CHECKING:   # for annotations only: the schema builds on these types
 HOURS_PER_YEAR = 8760.0
 MAX_JOB_GPUS = 1_000_000
 MAX_JOBS_PER_REPLICA = 50_000_000
+MAX_FLEET_GPUS = 20_000_000          # about 20x the largest fleets built
+BYTES_PER_JOB = 1_000                # the engine's records, measured about 0.9 KB per job per process
+
+
+def memory_bytes() -> int:
+    """This machine's memory (16 GiB where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 << 30
+
+
+def jobs_per_replica_limit() -> int:
+    """Jobs one replica may hold: a quarter of memory (a worker per core holds a replica each,
+    and the parent their results), and never above MAX_JOBS_PER_REPLICA."""
+    return min(MAX_JOBS_PER_REPLICA, memory_bytes() // 4 // BYTES_PER_JOB)
 MAX_REPLICAS = 100_000
 
 
