@@ -8,6 +8,7 @@ stay fast and an interrupt while they load is reported like any other.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -73,29 +74,82 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+COMMANDS = ("run", "size", "fit", "validate", "diff", "schema")
+
+
+def program_name() -> str:
+    """`fleetsim` when the console script runs, else `python -m sim`: help names what was typed."""
+    return "fleetsim" if Path(sys.argv[0]).name == "fleetsim" else "python -m sim"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m sim",
-                description="Simulate a GPU fleet scenario (and its baseline, if it names one) and write "
-                            "summary.json, timeseries.csv, jobs.csv, finance.csv, plots, report.md and "
-                            "report.html to OUT/<scenario>/. Other commands: `python -m sim size CONFIG "
-                            "--target ... --vary ...` (the smallest capacity meeting a target; see "
-                            "`python -m sim size --help`) and `python -m sim fit` (fit a workload to a trace).",
-                epilog="Any number in the config may be a distribution ({dist: normal, mean, sd}, lognormal "
-                       "{mean, sigma}, uniform {low, high}, triangular {low, mode, high}, choice {values, "
-                       "weights}; optional min, max), drawn once per replica; draws go to samples.csv. A "
-                       "`sweep:` section (or --sweep) runs every combination of listed values. Exit codes: 0 "
-                       "ok, 2 bad input, 1 internal error, 130 interrupted (rerun the command to resume).")
-    p.add_argument("config", help="scenario YAML file, e.g. configs/merged.yaml")
+    prog = program_name()
+    p = OneLineParser(prog=prog,
+                description="fleetsim: simulate GPU fleets, their power, contracts and money. `fleetsim` and "
+                            "`python -m sim` are the same program; `run` is the default command, so "
+                            f"`{prog} CONFIG` runs CONFIG. `{prog} COMMAND --help` explains each command.",
+                epilog="Exit codes: 0 ok, 2 bad input (config, trace, series, flags: one line naming the place, "
+                       "nothing written), 1 internal error, 130 interrupted (rerun the command to resume).")
     p.add_argument("--version", action="version", version=f"fleetsim {__version__}")
-    p.add_argument("--baseline", help="compare against this config instead of the one named by `baseline:`")
-    p.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
-                   help="run every combination of these values of an input given by its YAML path, e.g. "
-                        "--sweep 'sites[0].pue=1.2,1.3,1.4' (repeatable; adds to the config's `sweep:`)")
-    _common(p)
-    p.add_argument("--skip-bad-rows", action="store_true",
-                   help="in replayed traces, count malformed rows (trace_rows_skipped in summary.json) "
-                        "instead of stopping at the first one")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser, title="commands")
+    run = sub.add_parser("run", help="simulate a scenario and its baseline, write OUT/<scenario>/ (the default)",
+                         description="Simulate a GPU fleet scenario (and its baseline, if it names one) and write "
+                                     "summary.json, timeseries.csv, jobs.csv, finance.csv, replicas.csv, plots, "
+                                     "report.md and report.html to OUT/<scenario>/.",
+                         epilog="Any number in the config may be a distribution ({dist: normal, mean, sd}, "
+                                "lognormal {mean, sigma}, uniform {low, high}, triangular {low, mode, high}, choice "
+                                "{values, weights}; optional min, max), drawn once per replica; draws go to "
+                                "samples.csv. A `sweep:` section (or --sweep) runs every combination of listed "
+                                "values.")
+    run.add_argument("config", help="scenario YAML file, e.g. configs/merged.yaml")
+    run.add_argument("--baseline", help="compare against this config instead of the one named by `baseline:`")
+    run.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                     help="run every combination of these values of an input given by its YAML path, e.g. "
+                          "--sweep 'sites[0].pue=1.2,1.3,1.4' (repeatable; adds to the config's `sweep:`)")
+    _common(run)
+    run.add_argument("--skip-bad-rows", action="store_true",
+                     help="in replayed traces, count malformed rows (trace_rows_skipped in summary.json) "
+                          "instead of stopping at the first one")
+    size = sub.add_parser("size", help="the smallest capacity that meets a target with 95%% confidence",
+                          description="Find the smallest value of one input (nodes of a deployment, MW of a site, "
+                                      "...) that meets a target with 95% confidence, by bisection with common "
+                                      "random numbers; write the explored curve to OUT/<scenario>-sizing/.")
+    size.add_argument("config", help="scenario YAML file (its baseline, if any, is not run)")
+    _add_sizing_arguments(size)
+    _common(size)
+    fit = sub.add_parser("fit", help="fit a synthetic workload to a job trace",
+                         description="Fit the synthetic workload (arrival rate with diurnal and weekly shape, "
+                                     "GPU-count mix, duration distribution) to a job trace and write a `workload:` "
+                                     "YAML block.")
+    _add_fit_arguments(fit)
+    validate = sub.add_parser("validate", help="check a config (and its baseline): print every error, write nothing",
+                              description="Check a scenario file and its baseline as a run would, and print every "
+                                          "problem found (one line each, in file order, at most 50); exit 0 when "
+                                          "there is none, 2 otherwise. Nothing is simulated or written.")
+    validate.add_argument("config", help="scenario YAML file")
+    validate.add_argument("--baseline", help="check this baseline instead of the one named by `baseline:`")
+    diff = sub.add_parser("diff", help="the differences of two resolved configs, by YAML path",
+                          description="Resolve two scenario files (includes, defaults) and print every value that "
+                                      "differs, one `path: A -> B` line each.")
+    diff.add_argument("a", help="scenario YAML file")
+    diff.add_argument("b", help="scenario YAML file to compare it with")
+    sub.add_parser("schema", help="print the JSON Schema of a scenario file (for editor completion)",
+                   description="Print the JSON Schema of a scenario file; point an editor at it with "
+                               "`# yaml-language-server: $schema=fleetsim.schema.json` at the top of a config.")
     return p
+
+
+def with_command(argv: list[str]) -> list[str]:
+    """The arguments with their command first: `run` where none is named (so `CONFIG ...` runs),
+    and flags given before the command moved after it (`--quiet size CONFIG ...`)."""
+    for i, token in enumerate(argv):
+        if token in COMMANDS:
+            return [token, *argv[:i], *argv[i + 1:]]
+        if not token.startswith("-") and (i == 0 or not argv[i - 1].startswith("-")):
+            break   # a positional argument, not a flag's value: the config of a run
+    if not argv or argv[0] in ("-h", "--help", "--version"):
+        return argv
+    return ["run", *argv]
 
 
 def _add_sizing_arguments(p: argparse.ArgumentParser) -> None:
@@ -109,17 +163,6 @@ def _add_sizing_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max", type=float, dest="high", help="largest value to consider (default 1024x the config's)")
     p.add_argument("--step", type=float,
                    help="resolution of the answer (default 1 for whole numbers, else 1%% of the config's value)")
-
-
-def build_size_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m sim size",
-                description="Find the smallest value of one input (nodes of a deployment, MW of a site, ...) "
-                            "that meets a target with 95% confidence, by bisection with common random numbers; "
-                            "write the explored curve to OUT/<scenario>-sizing/.")
-    p.add_argument("config", help="scenario YAML file (its baseline, if any, is not run)")
-    _add_sizing_arguments(p)
-    _common(p)
-    return p
 
 
 DASK_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
@@ -161,11 +204,17 @@ def _check_flags(args) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["fit"]:
-        return fit_main(argv[1:])
-    sizing = argv[:1] == ["size"]
-    args = (build_size_parser() if sizing else build_parser()).parse_args(argv[1:] if sizing else argv)
+    argv = with_command(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "fit":
+        return _fit(args, argv[1:])
+    if args.command in ("validate", "diff", "schema"):
+        return _inspect(args)
+    sizing = args.command == "size"
     problem = _check_flags(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -191,6 +240,71 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("FLEETSIM_DEBUG"):
             traceback.print_exc()
         return 1
+
+
+def _inspect(args) -> int:
+    """`validate`, `diff` and `schema`: read configs, simulate nothing, write nothing."""
+    try:
+        if args.command == "schema":
+            from .config.schema import Scenario
+            print(json.dumps(Scenario.model_json_schema(), indent=2))
+            return 0
+        if args.command == "diff":
+            return _diff(args)
+        return _validate(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _validate(args) -> int:
+    from .config import uncertainty
+    from .config.loading import scenario_problems
+    from .config.variants import setup
+    from .experiment.runner import scenarios_of
+    plan = setup(args.config, baseline=args.baseline)   # YAML, includes, uncertain inputs, the sweep
+    problems = []
+    for v in plan.variants:
+        raw = uncertainty.sample(v.raw, v.params, plan.seed, 0)[0] if v.params else v.raw
+        found = scenario_problems(raw, v.where)
+        if not found:
+            try:
+                scenarios_of(v, plan.seed, plan.replicas)   # every replica's draws, and the engine's door
+            except ConfigError as exc:
+                found = [str(exc)]
+        problems += found
+    for problem in problems[:50]:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"ok: {', '.join(v.where for v in plan.variants)}")
+    return 0
+
+
+def _resolved(path: str) -> dict:
+    from .config.variants import setup
+    from .experiment.runner import scenarios_of
+    plan = setup(path, use_baseline=False)
+    return scenarios_of(plan.variants[0], plan.seed, 1)[0][0].model_dump(mode="json")
+
+
+def _flat(node, path: str = "") -> dict:
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in _flat(value, f"{path}.{key}" if path else key).items()}
+    if isinstance(node, list) and node and any(isinstance(x, (dict, list)) for x in node):
+        return {k: v for i, value in enumerate(node) for k, v in _flat(value, f"{path}[{i}]").items()}
+    return {path: node}
+
+
+def _diff(args) -> int:
+    """Every resolved value that differs (uncertain inputs as replica 0 draws them)."""
+    a, b = _flat(_resolved(args.a)), _flat(_resolved(args.b))
+    absent = "(absent)"
+    paths = sorted(set(a) | set(b), key=lambda p: (p not in a, p))
+    lines = [f"{path}: {json.dumps(a.get(path, absent))} -> {json.dumps(b.get(path, absent))}"
+             for path in paths if a.get(path, absent) != b.get(path, absent)]
+    print("\n".join(lines) if lines else f"no differences between {args.a} and {args.b}")
+    return 0
 
 
 def _run(args, opts) -> int:
@@ -263,10 +377,7 @@ def _gpu_range(text: str) -> tuple[int, int]:
     return low, high
 
 
-def build_fit_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m sim fit",
-                description="Fit the synthetic workload (arrival rate with diurnal and weekly shape, GPU-count "
-                            "mix, duration distribution) to a job trace and write a `workload:` YAML block.")
+def _add_fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("trace", help="trace file (.gz is read transparently)")
     p.add_argument("--format", required=True, choices=TRACE_FORMATS, help="trace format")
     p.add_argument("--out", help="write the YAML block to this file (default: print it)")
@@ -279,12 +390,14 @@ def build_fit_parser() -> argparse.ArgumentParser:
                    help="duration distribution to write: auto = lognormal or exponential, whichever has the "
                         "higher log-likelihood")
     p.add_argument("--skip-bad-rows", action="store_true", help="skip malformed rows (counted) instead of failing")
-    return p
 
 
 def fit_main(argv: list[str]) -> int:
     """`python -m sim fit TRACE --format F`: exit 0 ok, 2 bad input (trace, flags)."""
-    args = build_fit_parser().parse_args(argv)
+    return main(["fit", *argv])
+
+
+def _fit(args, argv: list[str]) -> int:
     try:
         trace = load_trace(args.trace, args.format, args.skip_bad_rows)
         keep = np.ones(len(trace), dtype=bool)

@@ -33,10 +33,17 @@ def _level_at(steps: list[tuple[dt.date, float]], day: dt.date) -> float:
 
 def cross_check(s: Scenario) -> str | None:
     """The first cross-reference problem of a validated scenario, or None."""
+    problems = cross_problems(s)
+    return problems[0] if problems else None
+
+
+def cross_problems(s: Scenario) -> list[str]:
+    """Every cross-reference problem of a validated scenario, in file order (the power fit,
+    which needs the references right, only when there is no other)."""
     for items, what in ((s.companies, "companies"), (s.sites, "sites"), (s.node_types, "node_types"),
                         (s.tenants, "tenants")):
         if problem := _unique(items, what):
-            return problem
+            return [problem]
     companies = {c.name for c in s.companies}
     sites = {x.name for x in s.sites}
     node_types = {n.name for n in s.node_types}
@@ -114,10 +121,11 @@ def cross_check(s: Scenario) -> str | None:
             floating.append("gpu_financing.rate")
         if floating and c.sofr is None:
             checks.append(f"companies[{i}].{floating[0]}: a floating rate (sofr_plus) needs companies[{i}].sofr")
-    for problem in checks:
-        if problem:
-            return problem
-    return _power_fit(s)
+    problems = [problem for problem in checks if problem]
+    if problems:
+        return problems
+    fit = _power_fit(s)
+    return [fit] if fit else []
 
 
 def _power_fit(s: Scenario) -> str | None:

@@ -7,18 +7,21 @@ Every failure raises `ConfigError`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError
 from ..inputs.nodelists import load_node_list
 from ..inputs.series import typical_year
 from ..inputs.traces import load_trace
-from .checks import cross_check
+from .checks import cross_check, cross_problems
+from . import schema
 from .schema import Scenario, SeasonalPue
+from .uncertainty import types_at
 
 # the keys whose `{path: ...}` names an input file: anchored to the file that wrote them, and
 # part of a replica's cache key (an edited input file is simulated again)
@@ -159,6 +162,13 @@ def resolve_includes(path: Path, chain: tuple[Path, ...] = ()) -> dict:
 
 
 _TYPE_LABEL = re.compile(r"^(constrained-|function-|dict\[|list\[|float$|int$|str$|bool$|date$)")
+_MODEL_NAMES = frozenset(name for name, value in vars(schema).items()
+                         if isinstance(value, type) and issubclass(value, BaseModel))
+
+
+def _is_label(part) -> bool:
+    """pydantic's names for union members and validators in an error's location: not YAML keys."""
+    return isinstance(part, str) and (bool(_TYPE_LABEL.match(part)) or part in _MODEL_NAMES)
 
 
 def _yaml_path(loc) -> str:
@@ -166,7 +176,7 @@ def _yaml_path(loc) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(part, str) and _TYPE_LABEL.match(part):
+        elif _is_label(part):
             continue  # pydantic's labels for union members and validators, not YAML keys
         elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
             out += ("." if out else "") + part
@@ -176,20 +186,51 @@ def _yaml_path(loc) -> str:
     return out or "(top level)"
 
 
-def _first_error(exc: ValidationError) -> str:
-    """The error to show: the first field's, and within a union the deepest branch's."""
-    errors = exc.errors()
-    field = _yaml_path(errors[0]["loc"][:1])
-    same_field = [e for e in errors if _yaml_path(e["loc"][:1]) == field]
-    err = max(same_field, key=lambda e: len(_yaml_path(e["loc"])))
+def _branch_point(loc) -> str:
+    """Where a union splits (the YAML path before pydantic's first branch label): errors of
+    one union's branches say one thing about one place."""
+    for i, part in enumerate(loc):
+        if _is_label(part):
+            return _yaml_path(loc[:i])
+    return _yaml_path(loc) + "\0" + str(len(loc))
+
+
+def _rank(err) -> tuple:
+    """Deepest first; at one depth, what the value broke (a bound, a rule) before what type
+    another branch wanted ("PUE must be at least 1", not "instance of SeasonalPue")."""
+    return len(_yaml_path(err["loc"])), not (err["type"].endswith("_type") or err["type"] == "is_instance_of")
+
+
+def _suggestion(loc) -> str:
+    """`did you mean ...?` for an unknown key, from the keys the schema takes there."""
+    steps = [p for p in loc[:-1] if not _is_label(p)]
+    keys = {k for t in types_at(steps) if isinstance(t, type) and issubclass(t, BaseModel) for k in t.model_fields}
+    close = difflib.get_close_matches(str(loc[-1]), sorted(keys), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else " (check the spelling)"
+
+
+def _message(err) -> str:
     msg = re.sub(r"^(Value error|Assertion failed), ", "", err["msg"])
     if err["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling)"
+        msg = "unknown key" + _suggestion(err["loc"])
     elif err["type"] == "missing":
         msg = "required key is missing"
     value = err.get("input")
     quiet = err["type"] in ("missing", "extra_forbidden") or isinstance(value, (dict, list)) or "got " in msg
     return f"{_yaml_path(err['loc'])}: {_one_line(msg)}{'' if quiet else f' (got {value!r})'}"
+
+
+def validation_messages(exc: ValidationError, limit: int = 50) -> list[str]:
+    """One line per place the file is wrong, in file order (pydantic reports fields in schema
+    order, which is the order of their sections), at most `limit`."""
+    groups: dict[str, list] = {}
+    for err in exc.errors():
+        groups.setdefault(_branch_point(err["loc"]), []).append(err)
+    return [_message(max(errs, key=_rank)) for errs in list(groups.values())[:limit]]
+
+
+def _first_error(exc: ValidationError) -> str:
+    return validation_messages(exc, limit=1)[0]
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -232,6 +273,25 @@ def _count_listed_nodes(data: dict, where: str) -> dict:
                               "; ".join(f"{m}: {sorted(shape[m])}" for m in models))
         dep["nodes"] = count
     return data
+
+
+def scenario_problems(data: dict, where: str = "config") -> list[str]:
+    """Every problem of an already-read scenario mapping, one line each (empty: it is valid):
+    all schema errors, else all cross-reference problems, else the first bad input file."""
+    try:
+        data = _count_listed_nodes(data, where)
+        scenario = Scenario.model_validate(data)
+    except ConfigError as exc:
+        return [str(exc)]
+    except ValidationError as exc:
+        return [f"{where}: {message}" for message in validation_messages(exc)]
+    problems = [f"{where}: {problem}" for problem in cross_problems(scenario)]
+    if not problems:
+        try:
+            _load_series(scenario)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def scenario_from_dict(data: dict, where: str = "config") -> Scenario:
