@@ -109,3 +109,34 @@ def test_summary_money_adds_up_to_the_cent_from_finance_csv(written):
     for v in exp.variants:
         total = sum(float(r["ebitda_usd"]) for r in table if r["variant"] == v.name)
         assert total == pytest.approx(float(np.mean(v.metrics["ebitda_usd"])), abs=0.01)
+
+
+def test_parquet_tables_hold_every_replica_bit_for_bit(written):
+    import pyarrow.parquet as pq
+    exp, folder = written
+    jobs = pq.read_table(folder / "jobs.parquet").to_pydict()
+    n_rows = 0
+    for v in exp.variants:
+        for k, run in enumerate(v.runs):
+            mine = [i for i, (name, r) in enumerate(zip(jobs["variant"], jobs["replica"])) if name == v.name and r == k]
+            j = run.jobs
+            assert len(mine) == j["submit_h"].size
+            n_rows += len(mine)
+            for col in ("submit_h", "start_h", "end_h"):
+                got = np.array([jobs[col][i] if jobs[col][i] is not None else math.nan for i in mine])
+                assert got.tobytes() == j[col].tobytes(), (v.name, k, col)
+            assert [jobs["gpus"][i] for i in mine] == j["gpus"].tolist()
+    assert n_rows == len(jobs["job"]) and len(exp.variants[0].runs) == 2
+    finance = pq.read_table(folder / "finance.parquet")
+    assert finance.schema.field("month").type.id == __import__("pyarrow").date32().id
+    f = finance.to_pydict()
+    for v in exp.variants:
+        for line in LINES:
+            got = np.array([x for x, name in zip(f[line], f["variant"]) if name == v.name])
+            assert got.tobytes() == v.finance.lines[line].ravel().tobytes(), line
+    metrics = pq.read_table(folder / "metrics.parquet").to_pydict()
+    for v in exp.variants:
+        for name, values in v.metrics.items():
+            got = [x for x, vn, m in zip(metrics["value"], metrics["variant"], metrics["metric"])
+                   if vn == v.name and m == name]
+            assert np.array(got, dtype=np.float64).tobytes() == np.asarray(values, dtype=np.float64).tobytes()

@@ -25,6 +25,7 @@ from ..experiment.runner import Experiment
 from ..metering.jobstats import censored_wait_h
 from ..money.finance import LINES
 from .cells import float_cell, float_cells
+from .parquet import write_parquet
 
 STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.COMPLETED: "completed",
                JobTable.REJECTED: "rejected"}
@@ -41,6 +42,7 @@ def write_results(exp: Experiment, out_root: str | Path) -> Path:
         _write_finance(exp, tmp / "finance.csv")
         write_samples(exp, tmp / "samples.csv")
         write_replicas(exp, tmp / "replicas.csv")
+        write_parquet(exp, tmp)
         write_report(exp, tmp)
 
     return publish(out_root, exp.name, fill)
