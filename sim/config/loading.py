@@ -313,10 +313,10 @@ def _load_series(s: Scenario) -> None:
     for site in s.sites:
         for spec in (site.energy_price.series, site.carbon.series):
             if spec is not None:
-                typical_year(spec.path, spec.column, spec.timestamp_column)
+                typical_year(spec.path, spec.column, spec.timestamp_column, timezone=spec.timezone)
         if isinstance(site.pue, SeasonalPue):
             t = site.pue.temperature_series
-            typical_year(t.path, t.column, t.timestamp_column, allow_negative=True)
+            typical_year(t.path, t.column, t.timestamp_column, allow_negative=True, timezone=t.timezone)
     for tenant in s.tenants:
         if tenant.workload is not None and tenant.workload.trace is not None:
             t = tenant.workload.trace

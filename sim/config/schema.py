@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from zoneinfo import ZoneInfo
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -29,10 +30,22 @@ from .types import (
 # ---------------------------------------------------------------- sites and energy
 
 class HourlySeries(Strict):
-    """A CSV with a timestamp column; values are taken by hour of the year."""
+    """A CSV with a timestamp column; values are taken by hour of the year. `timezone` (an IANA
+    name such as America/Chicago) reads wall-clock timestamps as that zone's local time."""
     path: str
     column: str
     timestamp_column: str = "timestamp"
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ValueError, KeyError, OSError):
+                raise ValueError(f"unknown time zone {v!r} (an IANA name such as America/Chicago)") from None
+        return v
 
 
 class TimeOfUse(Strict):

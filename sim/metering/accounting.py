@@ -71,12 +71,14 @@ def hourly_site_inputs(s: Scenario, n_hours: int) -> tuple[np.ndarray, np.ndarra
                 peak &= weekday < 5
             price[i] = np.where(peak, tou.peak_usd_per_mwh, tou.offpeak_usd_per_mwh)
         else:
-            price[i] = typical_year(p.series.path, p.series.column, p.series.timestamp_column)[hour_of_year]
+            price[i] = typical_year(p.series.path, p.series.column, p.series.timestamp_column,
+                                    timezone=p.series.timezone)[hour_of_year]
         c = site.carbon
         if c.flat_kg_per_mwh is not None:
             carbon[i] = c.flat_kg_per_mwh
         else:
-            carbon[i] = typical_year(c.series.path, c.series.column, c.series.timestamp_column)[hour_of_year]
+            carbon[i] = typical_year(c.series.path, c.series.column, c.series.timestamp_column,
+                                     timezone=c.series.timezone)[hour_of_year]
     return price, carbon
 
 
@@ -90,7 +92,8 @@ def hourly_pue(s: Scenario, n_hours: int) -> np.ndarray:
         p = site.pue
         if isinstance(p, SeasonalPue):
             t = p.temperature_series
-            temperature = typical_year(t.path, t.column, t.timestamp_column, allow_negative=True)[hour_of_year]
+            temperature = typical_year(t.path, t.column, t.timestamp_column, allow_negative=True,
+                                       timezone=t.timezone)[hour_of_year]
             out[i] = seasonal_pue(temperature, p.min, p.per_c_above, p.free_cooling_below_c)
         else:
             out[i] = p
