@@ -8,7 +8,6 @@ stay fast and an interrupt while they load is reported like any other.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,11 +19,12 @@ import numpy as np
 
 from kernels import BackendError
 
-from . import __version__
-from .config.types import MAX_REPLICAS
-from .errors import ConfigError
-from .inputs.fit import fit_trace, render
-from .inputs.traces import TRACE_FORMATS, load_trace
+from .. import __version__
+from ..config.types import MAX_REPLICAS
+from ..errors import ConfigError
+from ..inputs.fit import fit_trace, render
+from ..inputs.traces import TRACE_FORMATS, load_trace
+from .inspect import inspect
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -50,7 +50,11 @@ def _whole_number(minimum: int, maximum: int | None = None):
 
 
 _positive_int = _whole_number(1)
+
+
 _replicas = _whole_number(1, MAX_REPLICAS)   # the config's own cap
+
+
 _seed = _whole_number(0)
 
 
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fit":
         return _fit(args, argv[1:])
     if args.command in ("validate", "diff", "schema"):
-        return _inspect(args)
+        return inspect(args)
     sizing = args.command == "size"
     problem = _check_flags(args)
     if problem:
@@ -242,80 +246,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _inspect(args) -> int:
-    """`validate`, `diff` and `schema`: read configs, simulate nothing, write nothing."""
-    try:
-        if args.command == "schema":
-            from .config.schema import Scenario
-            print(json.dumps(Scenario.model_json_schema(), indent=2))
-            return 0
-        if args.command == "diff":
-            return _diff(args)
-        return _validate(args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _validate(args) -> int:
-    from .config import uncertainty
-    from .config.loading import scenario_problems
-    from .config.variants import setup
-    from .experiment.runner import scenarios_of
-    plan = setup(args.config, baseline=args.baseline)   # YAML, includes, uncertain inputs, the sweep
-    problems = []
-    for v in plan.variants:
-        raw = uncertainty.sample(v.raw, v.params, plan.seed, 0)[0] if v.params else v.raw
-        found = scenario_problems(raw, v.where)
-        if not found:
-            try:
-                scenarios_of(v, plan.seed, plan.replicas)   # every replica's draws, and the engine's door
-            except ConfigError as exc:
-                found = [str(exc)]
-        problems += found
-    for problem in problems[:50]:
-        print(f"error: {problem}", file=sys.stderr)
-    if problems:
-        return 2
-    print(f"ok: {', '.join(v.where for v in plan.variants)}")
-    return 0
-
-
-def _resolved(path: str) -> dict:
-    from .config.variants import setup
-    from .experiment.runner import scenarios_of
-    plan = setup(path, use_baseline=False)
-    return scenarios_of(plan.variants[0], plan.seed, 1)[0][0].model_dump(mode="json")
-
-
-def _flat(node, path: str = "") -> dict:
-    if isinstance(node, dict):
-        return {k: v for key, value in node.items() for k, v in _flat(value, f"{path}.{key}" if path else key).items()}
-    if isinstance(node, list) and node and any(isinstance(x, (dict, list)) for x in node):
-        return {k: v for i, value in enumerate(node) for k, v in _flat(value, f"{path}[{i}]").items()}
-    return {path: node}
-
-
-def _diff(args) -> int:
-    """Every resolved value that differs (uncertain inputs as replica 0 draws them)."""
-    a, b = _flat(_resolved(args.a)), _flat(_resolved(args.b))
-    absent = "(absent)"
-    paths = sorted(set(a) | set(b), key=lambda p: (p not in a, p))
-    lines = [f"{path}: {json.dumps(a.get(path, absent))} -> {json.dumps(b.get(path, absent))}"
-             for path in paths if a.get(path, absent) != b.get(path, absent)]
-    print("\n".join(lines) if lines else f"no differences between {args.a} and {args.b}")
-    return 0
-
-
 def _run(args, opts) -> int:
-    from .config.variants import parse_flag, setup
-    from .experiment.cache import ReplicaCache
-    from .experiment.runner import run_setup
-    from .experiment.sweep import run_sweep
-    from .output.notes import warnings
-    from .output.results import check_replaceable, write_results
-    from .output.sweep import write_sweep
-    from .output.tables import text_table
+    from ..config.variants import parse_flag, setup
+    from ..experiment.cache import ReplicaCache
+    from ..experiment.runner import run_setup
+    from ..experiment.sweep import run_sweep
+    from ..output.notes import warnings
+    from ..output.results import check_replaceable, write_results
+    from ..output.sweep import write_sweep
+    from ..output.tables import text_table
 
     plan = setup(args.config, args.seed, args.replicas, args.baseline, dict(map(parse_flag, args.sweep)),
                  skip_bad_rows=args.skip_bad_rows)
@@ -343,9 +282,9 @@ def _run(args, opts) -> int:
 
 
 def _size(args, opts) -> int:
-    from .experiment.cache import ReplicaCache
-    from .experiment.sizing import parse_target, size
-    from .output.sizing import write_sizing
+    from ..experiment.cache import ReplicaCache
+    from ..experiment.sizing import parse_target, size
+    from ..output.sizing import write_sizing
 
     target = parse_target(args.target)
     result, folder = size(args.config, target, args.vary, seed=args.seed, replicas=args.replicas, low=args.low,
