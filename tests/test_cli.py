@@ -69,3 +69,13 @@ def test_schema_is_json_schema_of_a_scenario():
     assert proc.returncode == 0 and schema["title"] == "Scenario"
     assert {"scenario", "start", "horizon", "sites", "warmup"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False   # unknown keys are errors, as in a run
+
+
+def test_warnings_go_to_stderr_and_the_table_to_stdout(tmp_path):
+    """Demand beyond capacity is said on stderr, so a script reading the table sees only it."""
+    busy = tmp_path / "busy.yaml"
+    busy.write_text(TINY.read_text().replace("arrival_rate_per_h: 2.0", "arrival_rate_per_h: 60.0"))
+    proc = cli(busy, "--replicas", "1", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: " in proc.stderr and "demand exceeds capacity" in proc.stderr
+    assert "warning: " not in proc.stdout and "gpu_utilization" in proc.stdout

@@ -275,7 +275,7 @@ def _run(args, opts) -> int:
     if not args.quiet:
         print(text_table(exp))
         for line in warnings(exp):
-            print(f"warning: {line}")
+            print(f"warning: {line}", file=sys.stderr)
         print(f"\nwrote {out}/ in {time.perf_counter() - args.t0:.1f}s (backend {exp.backend}, "
               f"{exp.replicas} replicas)")
     return 0
