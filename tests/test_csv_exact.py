@@ -140,3 +140,14 @@ def test_parquet_tables_hold_every_replica_bit_for_bit(written):
             got = [x for x, vn, m in zip(metrics["value"], metrics["variant"], metrics["metric"])
                    if vn == v.name and m == name]
             assert np.array(got, dtype=np.float64).tobytes() == np.asarray(values, dtype=np.float64).tobytes()
+
+
+def test_timeseries_parquet_is_timeseries_csv_typed(written):
+    import pyarrow.parquet as pq
+    _, folder = written
+    table = pq.read_table(folder / "timeseries.parquet").to_pydict()
+    rows_ = rows(folder / "timeseries.csv")
+    assert list(table) == list(rows_[0])
+    for k, r in enumerate(rows_):
+        for col in list(r)[3:]:
+            assert same(r[col], table[col][k]), (k, col)

@@ -19,6 +19,7 @@ class JobTable:
     done, `badput` the GPU-hours lost to failures since the last checkpoint.
     """
     QUEUED, RUNNING, COMPLETED, REJECTED = 0, 1, 2, 3
+    STATE_NAMES = ("queued", "running", "completed", "rejected")   # by code, as the outputs write them
 
     def __init__(self, submit_h, gpus, duration_h, tenant, node_type, tier, utilization,
                  estimate_h=None, checkpoint_h=None, in_pod=None):

@@ -20,7 +20,6 @@ from ..metering.jobstats import censored_wait_h
 from ..metrics import unit_of
 from ..money.finance import LINES
 
-STATES = ("queued", "running", "completed", "rejected")   # JobTable's state codes 0-3
 
 
 def write_parquet(exp: Experiment, folder: Path) -> None:
@@ -53,7 +52,7 @@ def write_parquet(exp: Experiment, folder: Path) -> None:
                 "gpus": pa.array(j["gpus"]), "submit_h": pa.array(j["submit_h"]), "start_h": pa.array(j["start_h"]),
                 "end_h": pa.array(j["end_h"]), "wait_h": pa.array(wait),
                 "site": coded(np.where(j["site"] < 0, len(sites) - 1, j["site"]), sites),
-                "state": coded(j["state"], STATES), "preemptions": pa.array(j["preemptions"]),
+                "state": coded(j["state"], JobTable.STATE_NAMES), "preemptions": pa.array(j["preemptions"]),
                 "restarts": pa.array(j["restarts"]), "tier": coded(j["tier"], classes)}))
     if jobs:
         pq.write_table(pa.concat_tables(jobs, promote_options="permissive"), folder / "jobs.parquet",
@@ -76,7 +75,8 @@ def write_parquet(exp: Experiment, folder: Path) -> None:
            **{line: pa.array(np.concatenate(finance[line])) for line in LINES}}, folder / "finance.parquet")
 
     series: dict[str, list] = {"variant": [], "site": [], "date": []}
-    columns = ("gpus_online", "gpus_allocated", "it_power_mw", "facility_power_mw", "energy_cost_usd", "carbon_t")
+    columns = ("gpus_online", "gpus_allocated", "utilization", "it_power_mw", "facility_power_mw", "energy_cost_usd",
+               "carbon_t")   # as timeseries.csv
     values: dict[str, list] = {c: [] for c in columns}
     for v in exp.variants:
         d = v.account.daily
@@ -85,8 +85,10 @@ def write_parquet(exp: Experiment, folder: Path) -> None:
             series["variant"] += [v.name] * days
             series["site"] += [site.name] * days
             series["date"] += [v.scenario.start + dt.timedelta(days=day) for day in range(days)]
+            online, alloc = d["gpus_online"][i], d["gpus_allocated"][i]
             for c in columns:
-                values[c].append(d[c][i])
+                values[c].append(np.divide(alloc, online, out=np.full(days, np.nan), where=online > 0)
+                                 if c == "utilization" else d[c][i])
     write({"variant": names(series["variant"]), "site": names(series["site"]),
            "date": pa.array(series["date"], pa.date32()),
            **{c: pa.array(np.concatenate(values[c]) if values[c] else np.zeros(0)) for c in columns}},

@@ -27,9 +27,6 @@ from ..money.finance import LINES
 from .cells import float_cell, float_cells
 from .parquet import write_parquet
 
-STATE_NAMES = {JobTable.QUEUED: "queued", JobTable.RUNNING: "running", JobTable.COMPLETED: "completed",
-               JobTable.REJECTED: "rejected"}
-
 
 def write_results(exp: Experiment, out_root: str | Path) -> Path:
     from .report import write_report  # matplotlib loads only when writing
@@ -186,7 +183,7 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
             wait = np.where(j["state"] == JobTable.REJECTED, np.nan, censored_wait_h(j, s.horizon_h))
             tenants = np.array([t.name for t in s.tenants] or [""], dtype=object)[j["tenant"]]
             sites = np.array([x.name for x in s.sites] + [""], dtype=object)[j["site"]]  # -1: no site
-            states = np.array([STATE_NAMES[k] for k in range(4)], dtype=object)[j["state"]]
+            states = np.array(JobTable.STATE_NAMES, dtype=object)[j["state"]]
             w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), float_cells(j["submit_h"]),
                             float_cells(j["start_h"]), float_cells(j["end_h"]), float_cells(wait), sites.tolist(),
                             states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist(),
