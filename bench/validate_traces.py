@@ -17,6 +17,7 @@ import copy
 import csv
 import datetime as dt
 import gzip
+import json
 import os
 import sys
 import time
@@ -540,14 +541,82 @@ def openb_section() -> tuple[str, list[list[str]]]:
                     f"replay {np.median(sw):.0f} s and {np.percentile(sw, 99):,.0f} s: the "
                     f"trace holds at most {peak_whole:.0f} GPUs at once, its waits are scheduler latency"])
 
-    out += ["### 2.4 FGD's fragmentation results: not compared", "",
-            "The FGD paper's results (GPU allocation ratio and fragmentation by placement policy as the cluster "
-            "fills) concern fractional GPU sharing: a pod asks for `gpu_milli` thousandths of a GPU, and "
-            "fragmentation is the unusable remainder on partly shared GPUs and nodes. The engine allocates whole "
-            "GPUs and does not model CPU or memory per node, so those curves have no counterpart here; the "
-            "README does not quote their values either. What the engine can say about these lists is their "
-            "whole-GPU demand (2.1) and shape (2.2).", ""]
+    fgd, fgd_summary = fgd_section()
+    out += fgd
+    summary.append(fgd_summary)
     return "\n".join(out), summary
+
+
+FGD_COMMAND = ("python -m sim pack ../shared/data/alibaba-gpu-2023/openb_pod_list_default.csv.gz "
+               "--nodes ../shared/data/alibaba-gpu-2023/openb_node_list_gpu_node.csv.gz "
+               "--published docs/data/fgd_allocation_published.csv --out results")
+
+
+def fgd_section() -> tuple[list[str], list[str]]:
+    """The FGD paper's experiment, run by the documented command itself (into a scratch folder),
+    its figure copied to docs/fgd_allocation.png."""
+    import shlex
+    import shutil
+    import tempfile
+
+    from sim.cli.main import main as cli_main
+    from sim.output.packing import LABELS, SHOWN_AT
+
+    with tempfile.TemporaryDirectory() as scratch:
+        argv = shlex.split(FGD_COMMAND)[4:-2] + ["--out", scratch, "--quiet"]
+        argv = [a.replace("../shared", os.path.relpath(os.path.join(DATA, ".."), ROOT)) for a in argv]
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            if cli_main(["pack", *argv]) != 0:
+                raise SystemExit("the packing experiment failed")
+        finally:
+            os.chdir(cwd)
+        folder = os.path.join(scratch, "packing")
+        with open(os.path.join(folder, "packing.json")) as f:
+            meta = json.load(f)
+        shutil.copy(os.path.join(folder, "allocation.png"), os.path.join(ROOT, "docs", "fgd_allocation.png"))
+    ours, theirs = meta["median_allocated_pct"], meta["published_median_allocated_pct"]
+    rows = []
+    for rule, ours_at in ours.items():
+        row = [LABELS[rule]]
+        for p in SHOWN_AT:
+            mine, pub = ours_at[str(p)], theirs.get(rule, {}).get(str(p))
+            row += [f"{mine:.2f}", "-" if pub is None else f"{pub:.2f}",
+                    "-" if pub is None else f"{mine - pub:+.2f}"]
+        rows.append(row)
+    heads = ["rule"] + [f"{h} at {p} %" for p in SHOWN_AT for h in ("fleetsim", "published", "gap")]
+    gaps = [abs(ours[r][str(p)] - theirs[r][str(p)]) for r in theirs for p in SHOWN_AT if r in ours]
+    out = ["### 2.4 FGD's experiment: GPU allocation as the cluster fills, by placement rule", "",
+           f"Command: `{FGD_COMMAND}` (writes `results/packing/`; about 80 s on 2 cores). "
+           "Weng et al., \"Beware of Fragmentation\" (FGD, USENIX ATC 2023), figure 7(a) and its artifact: tasks "
+           "drawn from `openb_pod_list_default` arrive in a random order (the list shuffled, then topped up with "
+           "pods drawn from it at random) until they ask for 130 % of the 6,212 GPUs of "
+           "`openb_node_list_gpu_node` (1,213 nodes, CPU, memory and GPU models); none leaves, and a task that "
+           "fits no node (CPU, memory, GPU model, enough GPUs each with its share free) is left out. Each node "
+           "rule is the paper's simulator's score (`sim.engine.packing`), whole-number scores, ties to the first "
+           "node of the list. Curves: the median over seeds 42-51 of the GPU allocated at each arrived "
+           "workload, binned as the paper's analysis bins them. Published: the authors' per-seed curves "
+           "(`experiments/analysis/expected_results/analysis_allo_discrete.csv` of "
+           "`hkust-adsl/kubernetes-scheduler-simulator` at 8f3d641, Apache 2.0), the default-trace rows in "
+           "`docs/data/fgd_allocation_published.csv`. First fit is ours only.", "",
+           table(heads, rows), "",
+           "![GPU allocation against arrived workload, fleetsim and published](fgd_allocation.png)", "",
+           f"Every published median is matched within {max(gaps):.2f} points of the cluster's GPUs, and the "
+           "order of the rules is the paper's, FGD first (about 95 % allocated against 93 % for best fit, "
+           "i.e. about 2 % of the GPUs, 130 of them, that the other rules strand). The gaps that remain: "
+           "the random streams differ (our seeds do not replay Go's, so each seed's order of tasks differs; "
+           "the random rule moves most), and GPU packing and GPU clustering come out about 0.6 points below "
+           "the paper, dot product about 0.4 above. For those three rules most nodes tie on the whole-number "
+           "score, so which node wins a tie decides much. The paper's simulator gives a tie to the lowest node "
+           "name, and so does ours; a cause we suspect but have not tested is the Kubernetes default score "
+           "plugins that the artifact leaves enabled (weight 1 against the rule's 1,000), which can split some "
+           "of those ties differently and are not modelled here.", ""]
+    summary = ["FGD's experiment (openb, 1,213 nodes)",
+               "GPU allocated vs arrived workload, 7 placement rules, median of 10 seeds, vs the authors' curves",
+               f"within {max(gaps):.2f} points for all 6 published rules; FGD "
+               f"{ours['fgd']['130']:.1f} % (published {theirs['fgd']['130']:.1f} %) at 130 % arrived"]
+    return out, summary
 
 
 # ---------------------------------------------------------------- summary-only data

@@ -20,7 +20,7 @@ def cli(*args, exe=(sys.executable, "-m", "sim")):
 def test_help_lists_the_commands_and_names_the_console_script():
     proc = cli("--help")
     assert proc.returncode == 0
-    for command in ("run", "size", "fit", "validate", "diff", "schema"):
+    for command in ("run", "size", "fit", "pack", "validate", "diff", "schema"):
         assert f"    {command} " in proc.stdout, command
     script = Path(sys.executable).with_name("fleetsim")
     if not script.exists():

@@ -45,7 +45,7 @@ def write_results(exp: Experiment, out_root: str | Path) -> Path:
     return publish(out_root, exp.name, fill)
 
 
-MARKERS = ("run.json", "sweep.json", "sizing.json")   # what every folder we publish holds
+MARKERS = ("run.json", "sweep.json", "sizing.json", "packing.json")   # what every folder we publish holds
 
 
 def check_replaceable(out_root: str | Path, name: str) -> None:

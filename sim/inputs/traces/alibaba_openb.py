@@ -28,6 +28,9 @@ def _openb_pod(r: dict) -> tuple[int, int]:
         raise BadRow(f"gpu_milli: expected thousandths of one GPU, 0 to 1000, got {r['gpu_milli']!r}")
     if num_gpu and not milli:
         raise BadRow(f"gpu_milli: expected 1 to 1000 for a pod with num_gpu {num_gpu}, got {r['gpu_milli']!r}")
+    if num_gpu > 1 and milli != 1000:
+        raise BadRow(f"gpu_milli: only one GPU can be shared; a pod of {num_gpu} GPUs takes whole GPUs (1000), "
+                     f"got {r['gpu_milli']!r}")
     return num_gpu, milli
 
 
@@ -69,6 +72,7 @@ def load_alibaba_openb(path: str, skip_bad_rows: bool) -> Trace:
 class OpenbPods:
     """The raw request of every row of an openb pod list (CPU-only pods included)."""
     cpu_milli: np.ndarray     # int64, thousandths of a CPU core
+    memory_mib: np.ndarray    # int64
     num_gpu: np.ndarray       # int64
     gpu_milli: np.ndarray     # int64, thousandths of one GPU
     gpu_spec: np.ndarray      # object: allowed GPU models, '' for any (all '' when the file has no column)
@@ -82,7 +86,7 @@ class OpenbPods:
 @cached_by_file(maxsize=64)
 def openb_pods(path: str) -> OpenbPods:
     """Request columns of any openb pod list, the `multigpu*` variants included. Raises ConfigError."""
-    cpu, num, milli, spec = [], [], [], []
+    cpu, mem, num, milli, spec = [], [], [], [], []
     for line, r in csv_rows(path, OPENB_COLUMNS, "openb pod list"):
         try:
             if isinstance(r, BadRow):
@@ -90,9 +94,10 @@ def openb_pods(path: str) -> OpenbPods:
             n, m = _openb_pod(r)
         except BadRow as exc:
             raise ConfigError(f"{path}: line {line}: {exc}") from None
-        cpu.append(int(float(r["cpu_milli"])))  # checked as a whole number by _openb_pod
+        cpu.append(int(float(r["cpu_milli"])))  # checked as whole numbers by _openb_pod
+        mem.append(int(float(r["memory_mib"])))
         num.append(n)
         milli.append(m)
         spec.append(r.get("gpu_spec", ""))
-    return OpenbPods(np.asarray(cpu, np.int64), np.asarray(num, np.int64), np.asarray(milli, np.int64),
-                     np.asarray(spec, object))
+    return OpenbPods(np.asarray(cpu, np.int64), np.asarray(mem, np.int64), np.asarray(num, np.int64),
+                     np.asarray(milli, np.int64), np.asarray(spec, object))
