@@ -286,6 +286,15 @@ CASES = [
                  ("--replicas", "1"), ("tenants[1].workload.arrival_rate_per_h",)),
     pytest.param("gpus-beyond-int64", set_at("tenants.1.workload.gpus", {"dist": "fixed", "value": 1e20}),
                  ("--replicas", "1"), ("tenants[1].workload.gpus",)),
+    # -- names and selections that would silently do nothing or the wrong thing
+    ("duplicate-loan-name", set_at("companies.0.debt", [
+        {"name": "term", "principal_usd": 1e6, "rate": 0.08, "maturity": "2030-01-01"},
+        {"name": "term", "principal_usd": 2e6, "rate": 0.09, "maturity": "2031-01-01"}]), (),
+     ("companies[0].debt[1].name", "duplicate name 'term'")),
+    ("trace-select-names-no-tenant", set_at("tenants.1.workload", {
+        "node_type": "H100", "trace": {"path": str(ROOT / "tests" / "data" / "fifo_2x4.swf"), "format": "swf",
+                                       "select": ["2", "nobody"]}}), (),
+     ("tenants[1].workload.trace.select", "'nobody' not in", "its tenants: 1, 2")),
 ]
 
 

@@ -21,11 +21,12 @@ from kernels import BackendError
 
 from .. import __version__
 from ..config.types import MAX_REPLICAS
-from ..engine.packing import RULES
 from ..errors import ConfigError
 from ..inputs.fit import fit_trace, render
 from ..inputs.traces import TRACE_FORMATS, load_trace
+from .flags import finite, whole_number
 from .inspect import inspect
+from .pack import add_pack_arguments, pack
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -35,28 +36,13 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _whole_number(minimum: int, maximum: int | None = None):
-    """An argparse type: a whole number in [minimum, maximum], with a one-line error."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
-        if maximum is not None and value > maximum:
-            raise argparse.ArgumentTypeError(f"expected at most {maximum:,}, got {value:,}")
-        return value
-    return parse
+_positive_int = whole_number(1)
 
 
-_positive_int = _whole_number(1)
+_replicas = whole_number(1, MAX_REPLICAS)   # the config's own cap
 
 
-_replicas = _whole_number(1, MAX_REPLICAS)   # the config's own cap
-
-
-_seed = _whole_number(0)
+_seed = whole_number(0)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -127,12 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      "GPU-count mix, duration distribution) to a job trace and write a `workload:` "
                                      "YAML block.")
     _add_fit_arguments(fit)
-    pack = sub.add_parser("pack", help="how full a GPU-sharing cluster gets under each placement rule",
+    packing = sub.add_parser("pack", help="how full a GPU-sharing cluster gets under each placement rule",
                           description="Fill a cluster (a node list) with tasks drawn from a pod list until they ask "
                                       "for --inflation times its GPUs, none leaving (the FGD paper's experiment), "
                                       "under each placement rule and seed; write OUT/packing/: allocation.csv, "
                                       "medians.csv, packing.json, allocation.png, report.md.")
-    _add_pack_arguments(pack)
+    add_pack_arguments(packing)
     validate = sub.add_parser("validate", help="check a config (and its baseline): print every error, write nothing",
                               description="Check a scenario file and its baseline as a run would, and print every "
                                           "problem found (one line each, in file order, at most 50); exit 0 when "
@@ -170,9 +156,9 @@ def _add_sizing_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vary", required=True,
                    help="the input to size, as a YAML path, e.g. 'deployments[0].nodes' or "
                         "'sites[0].critical_it_mw' (scales the site's MW and its deployments together)")
-    p.add_argument("--min", type=float, dest="low", help="smallest value to consider (default 1, or --step)")
-    p.add_argument("--max", type=float, dest="high", help="largest value to consider (default 1024x the config's)")
-    p.add_argument("--step", type=float,
+    p.add_argument("--min", type=finite, dest="low", help="smallest value to consider (default 1, or --step)")
+    p.add_argument("--max", type=finite, dest="high", help="largest value to consider (default 1024x the config's)")
+    p.add_argument("--step", type=finite,
                    help="resolution of the answer (default 1 for whole numbers, else 1%% of the config's value)")
 
 
@@ -224,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fit":
         return _fit(args, argv[1:])
     if args.command == "pack":
-        return _pack(args)
+        return pack(args)
     if args.command in ("validate", "diff", "schema"):
         return inspect(args)
     sizing = args.command == "size"
@@ -384,76 +370,3 @@ def _fit(args, argv: list[str]) -> int:
         sys.stdout.write(text)
     return 0
 
-
-def _add_pack_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("pods", help="openb pod list (cpu_milli, memory_mib, num_gpu, gpu_milli[, gpu_spec]); .gz is read")
-    p.add_argument("--nodes", required=True, help="node list: openb (sn, cpu_milli, memory_mib, gpu, model) or "
-                                                  "PAI 2020 machine spec")
-    p.add_argument("--rules", default=",".join(RULES), type=lambda t: _choices(t, RULES, "--rules"),
-                   help=f"placement rules, comma-separated (default: all: {', '.join(RULES)})")
-    p.add_argument("--seeds", type=_whole_number(1, 1000), default=10, help="seeds per rule (default 10: 42..51)")
-    p.add_argument("--first-seed", type=_whole_number(0), default=42, help="first seed (default 42, as the paper)")
-    p.add_argument("--inflation", type=float, default=1.3,
-                   help="stop when the arrived tasks ask for this many times the cluster's GPUs (default 1.3)")
-    p.add_argument("--published", help="curves to draw beside ours (columns rule, seed, arrived_pct, "
-                                       "allocated_pct), e.g. docs/data/fgd_allocation_published.csv")
-    p.add_argument("--out", default="results", help="results root (default: results); writes OUT/packing/")
-    p.add_argument("--quiet", action="store_true", help="print only errors")
-
-
-def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
-    picked = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in picked if t not in allowed]
-    if bad or not picked:
-        raise argparse.ArgumentTypeError(f"{flag}: unknown {', '.join(bad) or 'empty list'}; "
-                                         f"choose from {', '.join(allowed)}")
-    return picked
-
-
-def _pack(args) -> int:
-    from ..experiment.packing import fill, requests_of
-    from ..inputs.curves import load_curves
-    from ..inputs.nodelists import load_node_list
-    from ..inputs.traces import openb_pods
-    from ..output.packing import SHOWN_AT, curves_by_rule, median_curves, summary_rows, write_packing
-
-    t0 = time.perf_counter()
-    try:
-        if not 1.0 <= args.inflation <= 1.3 or args.inflation != args.inflation:
-            raise ConfigError(f"--inflation: expected 1 to 1.3 (curves run to 130 % arrived), got {args.inflation}")
-        requests = requests_of(openb_pods(args.pods))
-        if not requests:
-            raise ConfigError(f"{args.pods}: no pods")
-        nodes = load_node_list(args.nodes)
-        if nodes.gpus.max(initial=0) > 8:
-            raise ConfigError(f"{args.nodes}: a node with {int(nodes.gpus.max())} GPUs; at most 8 per node")
-        if not nodes.gpus.sum():
-            raise ConfigError(f"{args.nodes}: no GPUs")
-        published = load_curves(args.published) if args.published else {}
-        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-        fills = []
-        for rule in args.rules:
-            for seed in seeds:
-                fills.append(fill(requests, nodes, rule, seed, args.inflation))
-                if not args.quiet:
-                    print(f"\r{rule}: seed {seed} ({len(fills)}/{len(args.rules) * len(seeds)})", end="",
-                          file=sys.stderr, flush=True)
-        if not args.quiet:
-            print(file=sys.stderr)
-        meta = {"pods": args.pods, "nodes": args.nodes, "rules": args.rules, "seeds": seeds,
-                "inflation": args.inflation, "gpus": int(nodes.gpus.sum()), "published": args.published}
-        out = write_packing(fills, meta, published, args.out)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: no results written", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        print("median GPU allocated (%) at " + ", ".join(f"{p} %" for p in SHOWN_AT) + " arrived"
-              + (" (published)" if published else ""))
-        ours = {rule: median_curves(c) for rule, c in curves_by_rule(fills).items()}
-        for row in summary_rows(ours, {rule: median_curves(c) for rule, c in published.items()}):
-            print(f"  {row[0]:<15} " + "  ".join(f"{c:<15}" for c in row[1:]))
-        print(f"wrote {out}/ in {time.perf_counter() - t0:.1f}s")
-    return 0

@@ -44,6 +44,9 @@ def cross_problems(s: Scenario) -> list[str]:
                         (s.tenants, "tenants")):
         if problem := _unique(items, what):
             return [problem]
+    for i, c in enumerate(s.companies):
+        if problem := _unique(c.debt, f"companies[{i}].debt"):
+            return [problem]
     companies = {c.name for c in s.companies}
     sites = {x.name for x in s.sites}
     node_types = {n.name for n in s.node_types}

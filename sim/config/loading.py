@@ -288,7 +288,7 @@ def scenario_problems(data: dict, where: str = "config") -> list[str]:
     problems = [f"{where}: {problem}" for problem in cross_problems(scenario)]
     if not problems:
         try:
-            _load_series(scenario)
+            _load_series(scenario, where)
         except ConfigError as exc:
             problems.append(str(exc))
     return problems
@@ -304,12 +304,13 @@ def scenario_from_dict(data: dict, where: str = "config") -> Scenario:
     problem = cross_check(scenario)
     if problem:
         raise ConfigError(f"{where}: {problem}")
-    _load_series(scenario)
+    _load_series(scenario, where)
     return scenario
 
 
-def _load_series(s: Scenario) -> None:
-    """Read every hourly series and trace now, so a bad file fails before any simulation."""
+def _load_series(s: Scenario, where: str) -> None:
+    """Read every hourly series and trace now, so a bad file fails before any simulation; a
+    trace's `select:` must name tenants the trace has (else it would replay nothing)."""
     for site in s.sites:
         for spec in (site.energy_price.series, site.carbon.series):
             if spec is not None:
@@ -317,7 +318,13 @@ def _load_series(s: Scenario) -> None:
         if isinstance(site.pue, SeasonalPue):
             t = site.pue.temperature_series
             typical_year(t.path, t.column, t.timestamp_column, allow_negative=True, timezone=t.timezone)
-    for tenant in s.tenants:
+    for i, tenant in enumerate(s.tenants):
         if tenant.workload is not None and tenant.workload.trace is not None:
             t = tenant.workload.trace
-            load_trace(t.path, t.format, t.skip_bad_rows)
+            trace = load_trace(t.path, t.format, t.skip_bad_rows)
+            known = set(trace.tenant.tolist())
+            missing = [name for name in t.select or [] if name not in known]
+            if missing:
+                shown = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+                raise ConfigError(f"{where}: tenants[{i}].workload.trace.select: {', '.join(map(repr, missing))} "
+                                  f"not in {t.path} (its tenants: {shown})")
