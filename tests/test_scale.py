@@ -363,7 +363,7 @@ def test_size_command_writes_the_curve(tmp_path):
     assert bad.returncode == 2 and "--target" in bad.stderr and not (tmp_path / "bad").exists()
     for flag, value in (("--max", "inf"), ("--min", "nan"), ("--step", "-inf")):   # would search forever
         bad = run_cli("size", "configs/examples/tiny.yaml", "--target", "sla_attainment>=0.5", "--vary",
-                      "deployments[0].nodes", flag, value, "--out", tmp_path / "bad")
+                      "deployments[0].nodes", f"{flag}={value}", "--out", tmp_path / "bad")
         assert bad.returncode == 2 and f"{flag}: expected a finite number, got '{value}'" in bad.stderr
         assert not (tmp_path / "bad").exists()
 
