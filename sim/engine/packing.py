@@ -202,14 +202,14 @@ class Fgd(Rule):
                                        for m in self.typical.models], bool).reshape(len(self.typical.models), -1)
             self._before = (np.zeros(len(nodes)), np.full(len(nodes), -1, np.int64))
 
-    def _frag(self, nodes, gpu_free, cpu_free, model):
+    def _frag(self, gpu_free, cpu_free, model):
         return fragmentation(self.typical, self._access, gpu_free, cpu_free, model)
 
     def _frag_now(self, nodes: SharingNodes, idx: np.ndarray) -> np.ndarray:
         frag, seen = self._before
         stale = idx[seen[idx] != nodes.version[idx]]
         if stale.size:
-            frag[stale] = self._frag(nodes, nodes.gpu_free[stale], nodes.cpu_free[stale], nodes.model[stale])
+            frag[stale] = self._frag(nodes.gpu_free[stale], nodes.cpu_free[stale], nodes.model[stale])
             seen[stale] = nodes.version[stale]
         return frag[idx]
 
@@ -236,7 +236,7 @@ class Fgd(Rule):
             after_free = np.repeat(free[:, None, :], width, axis=1)
             eye = np.eye(width, dtype=bool)[None, :, :]
             after_free = after_free - np.where(eye, request.milli, 0)
-            after = self._frag(nodes, after_free.reshape(-1, width), np.repeat(cpu, width),
+            after = self._frag(after_free.reshape(-1, width), np.repeat(cpu, width),
                                np.repeat(model, width)).reshape(-1, width)
             score = _sigmoid_score(before[:, None] - after)
             score = np.where(free >= request.milli, score, -1)
@@ -246,7 +246,7 @@ class Fgd(Rule):
         if request.gpus:
             take = (free == MILLI) & (np.cumsum(free == MILLI, axis=1) <= request.gpus)
             after_free = free - np.where(take, MILLI, 0)
-        after = self._frag(nodes, after_free, cpu, model)
+        after = self._frag(after_free, cpu, model)
         return _sigmoid_score(before - after), np.full(stale.size, -1, np.int64)
 
     def gpu_ids(self, nodes, request, node):
