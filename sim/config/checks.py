@@ -50,6 +50,7 @@ def cross_problems(s: Scenario) -> list[str]:
     companies = {c.name for c in s.companies}
     sites = {x.name for x in s.sites}
     node_types = {n.name for n in s.node_types}
+    sharing = {n.name for n in s.node_types if n.gpu_sharing}
     checks = []
     for i, site in enumerate(s.sites):
         checks.append(_ref(site.owner, companies, f"sites[{i}].owner", "company"))
@@ -62,6 +63,9 @@ def cross_problems(s: Scenario) -> list[str]:
         checks.append(_ref(t.provider, companies, f"tenants[{i}].provider", "company"))
         if t.reservation:
             checks.append(_ref(t.reservation.node_type, node_types, f"tenants[{i}].reservation.node_type", "node type"))
+            if t.reservation.node_type in sharing:
+                checks.append(f"tenants[{i}].reservation.node_type: {t.reservation.node_type!r} shares GPUs "
+                              f"(gpu_sharing: true); reservations hold whole GPUs of a node type without sharing")
             if t.reservation.site is not None:
                 checks.append(_ref(t.reservation.site, sites, f"tenants[{i}].reservation.site", "site"))
         if t.workload:
@@ -73,6 +77,12 @@ def cross_problems(s: Scenario) -> list[str]:
                 checks.append(f"tenants[{i}].workload.end: {w.end} is not after the workload's start")
             if w.trace is not None:
                 continue
+            asks = [k for k, given in (("gpus", w.shares_gpus), ("cpu_cores", w.cpu_cores), ("memory_gib", w.memory_gib))
+                    if given]
+            if asks and w.node_type in node_types and w.node_type not in sharing:
+                what = "a share of one GPU" if asks[0] == "gpus" else asks[0]
+                checks.append(f"tenants[{i}].workload.{asks[0]}: asks for {what}, but node type {w.node_type!r} does "
+                              f"not share GPUs (set gpu_sharing: true on it)")
             window_h = s.horizon_h - max(0.0, s.hours_from_start(w.start or s.start))
             jobs = w.arrival_rate_per_h * max(1.0, (1 + w.growth_per_year) ** (s.horizon_h / HOURS_PER_YEAR)) * window_h
             limit = jobs_per_replica_limit()

@@ -11,6 +11,7 @@ import difflib
 import re
 from pathlib import Path
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -260,13 +261,14 @@ def _count_listed_nodes(data: dict, where: str) -> dict:
         n = gpus_per_node.get(dep.get("node_type"))
         if not isinstance(n, int):
             continue   # unknown node type: cross_check names it
-        shape = load_node_list(ref["path"]).shape()
+        listed = load_node_list(ref["path"])
+        shape = listed.shape()
         models = ref.get("models") or sorted(shape)
         unknown = [m for m in models if m not in shape]
         if unknown:
             raise ConfigError(f"{here}.nodes_from.models: {', '.join(map(repr, unknown))} not in the node list "
                               f"(it has {', '.join(sorted(shape))})")
-        count = sum(shape[m].get(n, 0) for m in models)
+        count = int(listed.matching(n, models).sum())
         if count == 0:
             raise ConfigError(f"{here}.nodes_from: no {', '.join(models)} node in the node list has {n} GPUs "
                               f"(node_type {dep.get('node_type')!r}); it has " +
@@ -310,7 +312,8 @@ def scenario_from_dict(data: dict, where: str = "config") -> Scenario:
 
 def _load_series(s: Scenario, where: str) -> None:
     """Read every hourly series and trace now, so a bad file fails before any simulation; a
-    trace's `select:` must name tenants the trace has (else it would replay nothing)."""
+    trace's `select:` must name tenants the trace has (else it would replay nothing), and a
+    trace whose jobs share GPUs needs a node type that shares them or `whole_gpus`."""
     for site in s.sites:
         for spec in (site.energy_price.series, site.carbon.series):
             if spec is not None:
@@ -328,3 +331,10 @@ def _load_series(s: Scenario, where: str) -> None:
                 shown = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
                 raise ConfigError(f"{where}: tenants[{i}].workload.trace.select: {', '.join(map(repr, missing))} "
                                   f"not in {t.path} (its tenants: {shown})")
+            node_type = s.node_type(tenant.workload.node_type)
+            kept = np.isin(trace.tenant, np.asarray(t.select, dtype=object)) if t.select else True
+            shared = int(((trace.gpu_milli < 1000) & kept).sum()) if trace.gpu_milli is not None else 0
+            if shared and not t.whole_gpus and not node_type.gpu_sharing:
+                raise ConfigError(f"{where}: tenants[{i}].workload.trace: {shared:,} jobs of {t.path} share a GPU, "
+                                  f"but node type {node_type.name!r} does not share GPUs (set gpu_sharing: true on "
+                                  f"it, or whole_gpus: true on the trace to give each a whole GPU)")

@@ -15,6 +15,8 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from ..inputs.traces import TRACE_FORMATS
 from .types import (
     HOURS_PER_YEAR,
+    MAX_SHARING_GPUS,
+    SHARING_PLACEMENTS,
     MAX_JOB_GPUS,
     MAX_REPLICAS,
     Date,
@@ -153,6 +155,13 @@ class NodeType(Strict):
     # as a 4-GPU compute tray of a 72-GPU NVL72 rack: the node's jobs restart, the rest of it
     # keeps serving. Spares are whole nodes, so there are none for a smaller failure domain.
     failure_domain_gpus: Annotated[int, Field(ge=1)] | None = None
+    # GPU sharing, as in Alibaba's GPU-sharing cluster (Kubernetes pods): a job may ask for a share
+    # of one GPU (several share it) plus CPU cores and memory, every job fits on one node, and
+    # `scheduler.sharing_placement` places it over the whole resource vector. The node's CPU and
+    # memory (none given: not a constraint) are also read per node from a deployment's `nodes_from`.
+    gpu_sharing: bool = False
+    cpu_cores: Pos | None = None
+    memory_gib: Pos | None = None
 
     @field_validator("gpu_max_w")
     @classmethod
@@ -169,6 +178,20 @@ class NodeType(Strict):
         if domain is not None and n is not None and domain > n:
             raise ValueError(f"must be at most gpus_per_node ({n}), got {domain}")
         return domain
+
+    @model_validator(mode="after")
+    def _sharing(self):
+        if not self.gpu_sharing:
+            given = [k for k in ("cpu_cores", "memory_gib") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{given[0]} is a constraint of GPU-sharing nodes only: set gpu_sharing: true")
+            return self
+        if self.gpus_per_node > MAX_SHARING_GPUS:
+            raise ValueError(f"a GPU-sharing node has at most {MAX_SHARING_GPUS} GPUs, got gpus_per_node "
+                             f"{self.gpus_per_node}")
+        if not self.whole_node_outages:
+            raise ValueError("a GPU-sharing node fails as a whole: remove failure_domain_gpus")
+        return self
 
     @property
     def whole_node_outages(self) -> bool:
@@ -285,6 +308,9 @@ class TraceSource(Strict):
     start: Date | None = None
     select: list[str] | None = None     # the trace's tenants (virtual clusters, users) to keep
     skip_bad_rows: bool = False
+    # A trace's GPU-sharing pods take a whole GPU each and ask no CPU or memory (as on a node
+    # type without sharing); by default they keep their share, CPU and memory.
+    whole_gpus: bool = False
 
 
 class Workload(Strict):
@@ -298,7 +324,9 @@ class Workload(Strict):
     diurnal_amplitude: Fraction = 0.0
     weekly_amplitude: Fraction = 0.0
     peak_hour: Annotated[float, Field(ge=0, lt=24)] = 14.0
-    gpus: Distribution | None = None
+    gpus: Distribution | None = None         # whole GPUs, or a share of one (0.25) on a GPU-sharing node type
+    cpu_cores: Distribution | None = None    # per job, on a GPU-sharing node type (none: asks no CPU)
+    memory_gib: Distribution | None = None   # per job, likewise
     duration_h: Distribution | None = None
     utilization: Fraction = 0.8
     price_usd_per_gpu_hour: NonNeg = 0.0
@@ -314,7 +342,8 @@ class Workload(Strict):
     def _synthetic_or_trace(self):
         synthetic = {"arrival_rate_per_h": self.arrival_rate_per_h, "gpus": self.gpus, "duration_h": self.duration_h}
         if self.trace is not None:
-            given = sorted(k for k, v in synthetic.items() if v is not None)
+            given = sorted(k for k, v in {**synthetic, "cpu_cores": self.cpu_cores,
+                                          "memory_gib": self.memory_gib}.items() if v is not None)
             if given:
                 raise ValueError(f"a trace workload takes its jobs from the trace; remove {', '.join(given)}")
         else:
@@ -327,11 +356,21 @@ class Workload(Strict):
     @classmethod
     def _whole_gpus(cls, gpus: Distribution) -> Distribution:
         if gpus.dist not in ("fixed", "empirical"):
-            raise ValueError("takes dist fixed or empirical (whole GPUs)")
+            raise ValueError("takes dist fixed or empirical (whole GPUs, or shares of one GPU)")
         counts = [gpus.value] if gpus.dist == "fixed" else gpus.values
-        if any(c != int(c) or c > MAX_JOB_GPUS for c in counts):
-            raise ValueError(f"must be whole numbers of GPUs up to {MAX_JOB_GPUS:,}, got {counts}")
+        share = [c for c in counts if c < 1]
+        if any(round(c * 1000) != c * 1000 for c in share):
+            raise ValueError(f"a share of one GPU is in thousandths (0.001 to 0.999), got {share}")
+        if any(c != int(c) or c > MAX_JOB_GPUS for c in counts if c >= 1):
+            raise ValueError(f"must be whole numbers of GPUs up to {MAX_JOB_GPUS:,} or shares of one GPU "
+                             f"below 1, got {counts}")
         return gpus
+
+    @property
+    def shares_gpus(self) -> bool:
+        """Its synthetic jobs may ask for a share of one GPU."""
+        counts = [] if self.gpus is None else [self.gpus.value] if self.gpus.dist == "fixed" else self.gpus.values
+        return any(c < 1 for c in counts)
 
 
 class Tenant(Strict):
@@ -470,6 +509,8 @@ DEFAULT_CLASSES = [PriorityClass(name="on_demand"), PriorityClass(name="spot", p
 class SchedulerConfig(Strict):
     policy: Name = "fifo"              # a name in sim.engine.policies.POLICIES (users may add their own)
     placement: Literal["best_fit", "first_fit", "frag_aware"] = "best_fit"
+    # on GPU-sharing node types: a rule of `sim.engine.packing` over CPU, memory and GPU shares
+    sharing_placement: Literal[SHARING_PLACEMENTS] = "fgd"
     scope: Literal["pooled", "per_company"] = "per_company"
     preemption: bool = True            # `priority`: a blocked job may preempt lower preemptible classes
     classes: Annotated[list[PriorityClass], Field(min_length=1, max_length=64)] = DEFAULT_CLASSES   # highest first

@@ -21,6 +21,9 @@ HOURS_PER_YEAR = 8760.0
 MAX_JOB_GPUS = 1_000_000
 MAX_JOBS_PER_REPLICA = 50_000_000
 MAX_FLEET_GPUS = 20_000_000          # about 20x the largest fleets built
+MAX_SHARING_GPUS = 8                 # GPUs of a GPU-sharing node (the packing rules' node table)
+# the placement rules of GPU-sharing node types (sim.engine.packing.RULES, in its order)
+SHARING_PLACEMENTS = ("random", "first_fit", "best_fit", "dot_product", "gpu_packing", "gpu_clustering", "fgd")
 BYTES_PER_JOB = 1_000                # the engine's records, measured about 0.9 KB per job per process
 
 

@@ -26,6 +26,8 @@ Allocation = list[tuple[int, int]]  # (node id in this pool, GPUs taken on it)
 
 
 class Pool:
+    shares_gpus = False   # sim.engine.shared_pool.SharedPool: GPU-sharing nodes
+
     def __init__(self, node_type: str, gpus_per_node: int, placement: str = "best_fit"):
         self.node_type = node_type
         self.gpus_per_node = gpus_per_node
@@ -129,6 +131,17 @@ class Pool:
         self.node_up[node] = True
         self.online_gpus += self.gpus_per_node
         self._set_free(node, self.gpus_per_node)
+
+    # -- a job's view (the interface SharedPool shares)
+    def could_run(self, jobs, job: int) -> bool:
+        return self.could_ever_fit(jobs.gpus[job], jobs.in_pod[job])
+
+    def place_job(self, jobs, job: int, avoid=frozenset()) -> Allocation | None:
+        return self.place(jobs.gpus[job], avoid, jobs.in_pod[job])
+
+    def free(self, alloc: Allocation) -> None:
+        for node, gpus in alloc:
+            self._set_free(node, self.node_free[node] + gpus)
 
     # -- placement
     def note_request(self, gpus: int) -> None:

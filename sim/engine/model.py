@@ -20,6 +20,7 @@ from .delays import deployment_delay_h
 from .outages import maintenance, maintenance_of, outages
 from .records import JobTable, Recorder, RunResult
 from .scheduler import Reservation, Scheduler, StrandingMeter
+from .shared_pool import SharedPool, node_capacity
 from .workload import job_stream
 
 
@@ -81,11 +82,17 @@ def _job_table(s: Scenario, seed: int, replica: int) -> JobTable:
     given = np.concatenate([js.estimate_h if js.estimate_h is not None else np.full(js.submit_h.size, np.nan)
                             for _, _, js in parts])[order]
     estimate = np.where(np.isnan(given), duration * factor, np.maximum(given, duration))
+    resources = None
+    if any(js.gpu_milli is not None for _, _, js in parts):
+        def column(key, default):
+            return np.concatenate([getattr(js, key) if getattr(js, key) is not None
+                                   else np.full(js.submit_h.size, default, np.int64) for _, _, js in parts])[order]
+        resources = (column("gpu_milli", 1000), column("cpu_milli", 0), column("memory_mib", 0))
     table = JobTable(submit[order], cat("gpus"), duration, tenant_idx.tolist(),
                      per_job(lambda w: w.node_type), per_job(lambda w: s.scheduler.rank(w.tier)),
                      per_job(lambda w: w.utilization), estimate_h=estimate,
                      checkpoint_h=per_job(lambda w: w.checkpoint_interval_h or float("nan")),
-                     in_pod=per_job(lambda w: w.gang_in_pod))
+                     in_pod=per_job(lambda w: w.gang_in_pod), resources=resources)
     return table
 
 
@@ -105,10 +112,23 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         return schedulers[key]
 
     node_types = {n.name: n for n in s.node_types}
-    for dep in s.deployments:
+
+    def pool_of(sched: Scheduler, nt):
+        if not nt.gpu_sharing:
+            return sched.pool(nt.name, nt.gpus_per_node)
+        make = lambda: SharedPool(nt.name, nt.gpus_per_node, s.scheduler.sharing_placement,
+                                  stream(seed, replica, f"placement/{nt.name}"))
+        pool = sched.pool(nt.name, nt.gpus_per_node, make)
+        pool.attach(jobs)
+        return pool
+
+    for idx, dep in enumerate(s.deployments):
         nt = node_types[dep.node_type]
         sched = scheduler_for(s.deployment_owner(dep))
-        sched.pool(nt.name, nt.gpus_per_node).plan_nodes(dep.site, dep.nodes, nt.nodes_per_pod)
+        if nt.gpu_sharing:
+            pool_of(sched, nt).plan_nodes(dep.site, dep.nodes, idx, *node_capacity(nt, dep))
+        else:
+            pool_of(sched, nt).plan_nodes(dep.site, dep.nodes, nt.nodes_per_pod)
         sched.track_nodes |= (nt.failures_per_gpu_year > 0 or nt.interruptions_per_gpu_year > 0
                               or bool(maintenance_of(s, dep)))
     tenant_scheduler = []
@@ -116,8 +136,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         sched = scheduler_for(tenant.provider)
         for demand in (tenant.reservation, tenant.workload):
             if demand is not None:
-                nt = node_types[demand.node_type]
-                sched.pool(nt.name, nt.gpus_per_node)
+                pool_of(sched, node_types[demand.node_type])
         tenant_scheduler.append(sched)
 
     def at(hours: float):
@@ -190,6 +209,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         jobs={
             "submit_h": np.asarray(jobs.submit), "start_h": np.asarray(jobs.start),
             "end_h": np.asarray(jobs.end), "gpus": np.asarray(jobs.gpus, dtype=np.int64),
+            "gpu_share": np.asarray(jobs.share, dtype=np.float64),
             "duration_h": np.asarray(jobs.duration),
             "tenant": np.asarray(jobs.tenant, dtype=np.int64),
             "site": np.asarray([site_index.get(x, -1) for x in jobs.site], dtype=np.int64),

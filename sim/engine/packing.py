@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config.types import SHARING_PLACEMENTS
 from .sharing import MILLI, Request, SharingNodes
 
 MAX_CPU = 128_000      # the paper simulator's normalisation (MaxSpecCpu, MaxSpecGpu)
@@ -260,7 +261,7 @@ def _sigmoid_score(gain: np.ndarray) -> np.ndarray:
     return np.floor(TOP / (1.0 + np.exp(-gain / 1000.0))).astype(np.int64)
 
 
-RULES = ("random", "first_fit", "best_fit", "dot_product", "gpu_packing", "gpu_clustering", "fgd")
+RULES = SHARING_PLACEMENTS
 _SCORED = {cls.name: cls for cls in (FirstFit, BestFit, DotProduct, GpuPacking, GpuClustering)}
 
 

@@ -141,7 +141,7 @@ class EasyBackfill(Fifo):
         q = self.queue
         if len(q) == 1:
             super().on_arrival(sched, node_type, job)
-        elif len(q) <= self.config.backfill_window + 1 and self.jobs.gpus[job] <= sched.pools[node_type].free_gpus:
+        elif len(q) <= self.config.backfill_window + 1 and self.jobs.share[job] <= sched.pools[node_type].free_gpus:
             shadow_h, reserved_nodes = sched.shadow(q[0])
             long_job = self.jobs.estimate_left(job) > shadow_h - sched.env.now
             if sched.try_start(job, avoid=reserved_nodes if long_job else frozenset()):
@@ -163,8 +163,9 @@ class EasyBackfill(Fifo):
         q = self.queue
         pool = sched.pools[node_type]
         jobs = self.jobs
-        gpus_of, in_pod, estimate_left = jobs.gpus, jobs.in_pod, jobs.estimate_left
+        gpus_of, in_pod, estimate_left = jobs.share, jobs.in_pod, jobs.estimate_left
         tier, guarded, preemptible = jobs.tier, bool(sched.lending[node_type]), sched.preemptible
+        sizes_order = not pool.shares_gpus   # with CPU and memory asked too, a bigger job may fit where a smaller did not
         # A job that does not fit means no bigger job fits under the same or stricter constraints
         # (long is stricter than short, in one pod stricter than anywhere in a site): failed[long][pod]
         # is the smallest size known not to fit, and bigger jobs are skipped without a try.
@@ -198,7 +199,7 @@ class EasyBackfill(Fifo):
                     time_left_h = None   # the same shadow time, a new choice of nodes
                 continue
             blocked += 1
-            if guarded and not preemptible[tier[job]]:
+            if (guarded and not preemptible[tier[job]]) or not sizes_order:
                 continue   # it may have fitted, but not taken GPUs a reservation lent: says nothing of spot jobs
             for stricter in ((True,) if long_job else (False, True)):
                 for stricter_pod in ((True,) if pod else (False, True)):
@@ -256,7 +257,7 @@ class Las(Policy):
         attained = self.jobs.attained_at(job, sched.env.now)
         nxt = next((t for t in self.thresholds if t > attained + 1e-9), None)
         if nxt is not None:
-            sched.wake_at(job, (nxt - attained) / self.jobs.gpus[job])
+            sched.wake_at(job, (nxt - attained) / self.jobs.share[job])
 
 
 class FairShare(Policy):
@@ -294,10 +295,10 @@ class FairShare(Policy):
 
     def on_start(self, sched, job):
         tenant = self.jobs.tenant[job]
-        self.held[tenant] = self.held.get(tenant, 0) + self.jobs.gpus[job]
+        self.held[tenant] = self.held.get(tenant, 0) + self.jobs.share[job]
 
     def on_stop(self, job):
-        self.held[self.jobs.tenant[job]] -= self.jobs.gpus[job]
+        self.held[self.jobs.tenant[job]] -= self.jobs.share[job]
 
 
 def policy_problem(name: str) -> str | None:

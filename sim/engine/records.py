@@ -17,15 +17,25 @@ class JobTable:
     A job may run in several segments (preempted, or restarted after a node
     failure): `remaining` is the work left (h), `attained` the useful GPU-hours
     done, `badput` the GPU-hours lost to failures since the last checkpoint.
+
+    `gpus` is the GPUs a job touches; `share` the GPUs it uses, in GPU-hours' terms: a job
+    that asks for a share of one GPU (`milli` < 1000 thousandths) touches 1 and uses 0.25, say.
+    `cpu` (thousandths of a core) and `memory` (MiB) are what it asks of a GPU-sharing node;
+    without any such job they are None and `share` is `gpus` itself.
     """
     QUEUED, RUNNING, COMPLETED, REJECTED = 0, 1, 2, 3
     STATE_NAMES = ("queued", "running", "completed", "rejected")   # by code, as the outputs write them
 
     def __init__(self, submit_h, gpus, duration_h, tenant, node_type, tier, utilization,
-                 estimate_h=None, checkpoint_h=None, in_pod=None):
+                 estimate_h=None, checkpoint_h=None, in_pod=None, resources=None):
         n = len(submit_h)
         self.submit = list(map(float, submit_h))
         self.gpus = list(map(int, gpus))
+        self.share, self.milli, self.cpu, self.memory = self.gpus, None, None, None
+        if resources is not None:   # (gpu_milli, cpu_milli, memory_mib) arrays
+            milli = np.asarray(resources[0], np.int64)
+            self.share = np.where(milli < 1000, milli / 1000.0, np.asarray(gpus, np.float64)).tolist()
+            self.milli, self.cpu, self.memory = (np.asarray(r, np.int64).tolist() for r in resources)
         self.duration = list(map(float, duration_h))
         self.tenant = list(tenant)
         self.node_type = list(node_type)
@@ -53,7 +63,7 @@ class JobTable:
         """Useful GPU-hours so far, counting the running segment."""
         running = self.attained[job]
         if self.state[job] == self.RUNNING:
-            running += (now - self.run_start[job]) * self.gpus[job]
+            running += (now - self.run_start[job]) * self.share[job]
         return running
 
     def estimate_left(self, job: int) -> float:

@@ -61,9 +61,12 @@ class Scheduler(ReservationDesk, NodeOutages):
         self.lending: dict[str, list[Reservation]] = {}  # node type -> reservations lending idle GPUs
         self.spot_gpus: dict[str, dict[str, int]] = {}   # node type -> site -> GPUs running spot jobs
 
-    def pool(self, node_type: str, gpus_per_node: int) -> Pool:
+    def pool(self, node_type: str, gpus_per_node: int, make=None) -> Pool:
+        """The pool of a node type, made on first use (`make()`: another kind of pool, such as
+        `SharedPool` for GPU-sharing nodes; whole GPUs by default)."""
         if node_type not in self.pools:
-            self.pools[node_type] = pool = Pool(node_type, gpus_per_node, self.config.placement)
+            pool = make() if make is not None else Pool(node_type, gpus_per_node, self.config.placement)
+            self.pools[node_type] = pool
             policy = POLICIES[self.config.policy](self.jobs, self.config, self.weights)
             self.policies[node_type] = policy
             self.hooks[node_type] = (type(policy).on_start is not Policy.on_start,
@@ -96,7 +99,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         self.meter.advance(self.env.now)
         node_type = self.jobs.node_type[job]
         pool = self.pools.get(node_type)
-        if pool is None or not pool.could_ever_fit(self.jobs.gpus[job], self.jobs.in_pod[job]):
+        if pool is None or not pool.could_run(self.jobs, job):
             self.jobs.state[job] = JobTable.REJECTED
             return
         pool.note_request(self.jobs.gpus[job])
@@ -120,13 +123,12 @@ class Scheduler(ReservationDesk, NodeOutages):
     def try_start(self, job: int, avoid=frozenset()) -> bool:
         node_type = self.jobs.node_type[job]
         pool = self.pools[node_type]
-        alloc = pool.place(self.jobs.gpus[job], avoid, self.jobs.in_pod[job])
+        alloc = pool.place_job(self.jobs, job, avoid)
         if alloc is None:
             return False
         if self.lending[node_type] and not self.preemptible[self.jobs.tier[job]] \
                 and not self._lent_reclaimable(node_type):
-            for node, gpus in alloc:   # it would take GPUs lent out by a reservation: give them back
-                pool.release(node, gpus)
+            pool.free(alloc)   # it would take GPUs lent out by a reservation: give them back
             return False
         self._start(job, pool, alloc)
         return True
@@ -155,12 +157,12 @@ class Scheduler(ReservationDesk, NodeOutages):
         node_type = jobs.node_type[job]
         if not self._fits_if_freed(job, victims):
             return False
-        room = self.pools[node_type].free_gpus + sum(jobs.gpus[v] for v in victims)
+        room = self.pools[node_type].free_gpus + sum(jobs.share[v] for v in victims)
         if self.lending[node_type] and not self.preemptible[jobs.tier[job]]:   # GPUs lent out stay reclaimable
             spot_left = (sum(self.spot_gpus[node_type].values())
-                         - sum(jobs.gpus[v] for v in victims if self.preemptible[jobs.tier[v]]))
+                         - sum(jobs.share[v] for v in victims if self.preemptible[jobs.tier[v]]))
             room -= max(0, sum(r.guaranteed - r.target for r in self.lending[node_type]) - spot_left)
-        if room < jobs.gpus[job]:
+        if room < jobs.share[job]:
             return False
         for victim in victims:
             self.preempt(victim)
@@ -172,6 +174,8 @@ class Scheduler(ReservationDesk, NodeOutages):
         """Would `job` find a place once the victims' GPUs are free? (Nothing is changed.)"""
         jobs = self.jobs
         pool = self.pools[jobs.node_type[job]]
+        if pool.shares_gpus:
+            return pool.fits_if_freed(jobs, job, [self.running[v][1] for v in victims])
         n, gpus = pool.gpus_per_node, jobs.gpus[job]
         freed: dict[int, int] = {}   # node -> free GPUs with the victims gone
         for victim in victims:
@@ -221,10 +225,12 @@ class Scheduler(ReservationDesk, NodeOutages):
         jobs = self.jobs
         node_type = jobs.node_type[job]
         pool = self.pools[node_type]
+        self._shadow_holds_free = False
+        if pool.shares_gpus:
+            return pool.shadow(jobs, job, self.by_end[node_type], self.running)
         n, gpus = pool.gpus_per_node, jobs.gpus[job]
         by_end, running, node_free = self.by_end[node_type], self.running, pool.node_free
         scratch: dict[int, int] = {}   # node -> free GPUs once the jobs walked so far have ended
-        self._shadow_holds_free = False
         if gpus <= n:                  # one node with enough free GPUs
             for end_h, other in by_end:
                 for node, g in running[other][1]:
@@ -265,13 +271,13 @@ class Scheduler(ReservationDesk, NodeOutages):
     def _enqueue(self, job: int) -> None:
         self.jobs.state[job] = JobTable.QUEUED
         self.policies[self.jobs.node_type[job]].push(job)
-        self.meter.change_queued(self.jobs.node_type[job], self.jobs.gpus[job])
+        self.meter.change_queued(self.jobs.node_type[job], self.jobs.share[job])
 
     def _start(self, job: int, pool: Pool, alloc: Allocation) -> None:
         jobs, now = self.jobs, self.env.now
         node_type = pool.node_type
         if jobs.state[job] == JobTable.QUEUED:
-            self.meter.change_queued(node_type, -jobs.gpus[job])
+            self.meter.change_queued(node_type, -jobs.share[job])
         if math.isnan(jobs.start[job]):
             jobs.start[job] = now
             jobs.site[job] = pool.node_site[alloc[0][0]]
@@ -303,8 +309,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         self._record_job(job, pool, alloc, now)
         if self.preemptible[jobs.tier[job]]:
             self._count_spot(job, pool, alloc, -1)
-        for node, gpus in alloc:
-            pool.release(node, gpus)
+        pool.free(alloc)
         if self.track_nodes:
             node_jobs = self.node_jobs[node_type]
             for node, _ in alloc:
@@ -316,7 +321,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         ran = now - jobs.run_start[job]
         lost = 0.0
         if completed:   # the common case, kept short
-            jobs.attained[job] += jobs.remaining[job] * jobs.gpus[job]
+            jobs.attained[job] += jobs.remaining[job] * jobs.share[job]
             jobs.remaining[job] = 0.0
             jobs.epoch[job] += 1
             if self.hooks[node_type][1]:
@@ -330,8 +335,8 @@ class Scheduler(ReservationDesk, NodeOutages):
                 lost = ran % ckpt
         useful = ran - lost
         jobs.remaining[job] = max(0.0, jobs.remaining[job] - useful)
-        jobs.attained[job] = max(0.0, jobs.attained[job] + useful * jobs.gpus[job])
-        jobs.badput[job] += lost * jobs.gpus[job]
+        jobs.attained[job] = max(0.0, jobs.attained[job] + useful * jobs.share[job])
+        jobs.badput[job] += lost * jobs.share[job]
         jobs.epoch[job] += 1
         if self.hooks[node_type][1]:
             self.policies[node_type].on_stop(job)
@@ -367,7 +372,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         deployment = pool.node_deployment
         if len(alloc) == 1:
             node, gpus = alloc[0]
-            self.rec.job(jobs.run_start[job], end, deployment[node], gpus, jobs.gpus[job], jobs.utilization[job],
+            self.rec.job(jobs.run_start[job], end, deployment[node], gpus, jobs.share[job], jobs.utilization[job],
                          jobs.tenant[job])
             return
         held: dict[int, int] = {}

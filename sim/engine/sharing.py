@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config.types import MAX_SHARING_GPUS   # GPU clustering's tags: a share, or 1..8 whole GPUs
 from ..errors import InvariantError
 
 MILLI = 1000          # thousandths of one GPU
-MAX_GPUS_PER_NODE = 8  # GPU clustering's tags: a share, or 1..8 whole GPUs
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class Request:
             raise ValueError(f"milli must be 1 to {MILLI} for a GPU request, got {self.milli}")
         if self.milli < MILLI and self.gpus > 1:
             raise ValueError("only a single GPU can be shared")
-        if self.gpus > MAX_GPUS_PER_NODE:
-            raise ValueError(f"at most {MAX_GPUS_PER_NODE} GPUs on one node, got {self.gpus}")
+        if self.gpus > MAX_SHARING_GPUS:
+            raise ValueError(f"at most {MAX_SHARING_GPUS} GPUs on one node, got {self.gpus}")
 
     @property
     def shares_gpu(self) -> bool:
@@ -60,8 +60,8 @@ class SharingNodes:
         if gpus.size == 0:
             raise ValueError("no nodes")
         width = max(int(gpus.max()), 1)
-        if width > MAX_GPUS_PER_NODE:
-            raise ValueError(f"at most {MAX_GPUS_PER_NODE} GPUs per node, got {width}")
+        if width > MAX_SHARING_GPUS:
+            raise ValueError(f"at most {MAX_SHARING_GPUS} GPUs per node, got {width}")
         self.cpu_capacity = np.asarray(cpu_milli, np.int64).copy()
         self.memory_capacity = np.asarray(memory_mib, np.int64).copy()
         self.gpus = gpus
@@ -71,7 +71,7 @@ class SharingNodes:
         self.gpu_free = np.where(np.arange(width)[None, :] < gpus[:, None], MILLI, 0).astype(np.int64)
         self.model_names = sorted({str(m) for m in models})
         self.model = np.asarray([self.model_names.index(str(m)) for m in models], np.int64)
-        self.tags = np.zeros((gpus.size, MAX_GPUS_PER_NODE + 1), np.int64)   # requests by tag per node
+        self.tags = np.zeros((gpus.size, MAX_SHARING_GPUS + 1), np.int64)   # requests by tag per node
         self.version = np.zeros(gpus.size, np.int64)
 
     @classmethod

@@ -19,9 +19,13 @@ from ..rng import stream
 @dataclass(frozen=True)
 class JobStream:
     submit_h: np.ndarray      # sorted
-    gpus: np.ndarray          # int64
+    gpus: np.ndarray          # int64 GPUs touched (1 for a share of one GPU)
     duration_h: np.ndarray
     estimate_h: np.ndarray | None = None   # users' runtime estimates (nan: unknown)
+    # for GPU-sharing node types (None: whole GPUs, no CPU or memory asked)
+    gpu_milli: np.ndarray | None = None    # int64 thousandths of each GPU: 1000 whole, less to share one
+    cpu_milli: np.ndarray | None = None    # int64 thousandths of a core
+    memory_mib: np.ndarray | None = None   # int64
 
 
 def rate_shape(w: Workload, t_h: np.ndarray, start_weekday: int) -> np.ndarray:
@@ -61,8 +65,10 @@ def trace_stream(s: Scenario, w: Workload) -> JobStream:
     submit = offset_h + (trace.submit_s - first_s) / 3600.0 * src.time_scale
     keep &= (submit >= 0) & (submit < s.horizon_h)
     order = np.argsort(submit[keep], kind="stable")
+    pick = lambda column: None if column is None or src.whole_gpus else column[keep][order]
     return JobStream(submit[keep][order], trace.gpus[keep][order].astype(np.int64),
-                     (trace.duration_s[keep] / 3600.0)[order], (trace.runtime_estimate_s[keep] / 3600.0)[order])
+                     (trace.duration_s[keep] / 3600.0)[order], (trace.runtime_estimate_s[keep] / 3600.0)[order],
+                     pick(trace.gpu_milli), pick(trace.cpu_milli), pick(trace.memory_mib))
 
 
 def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -> JobStream:
@@ -82,6 +88,18 @@ def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -
     keep = rng.uniform(0.0, rate_max, n) < rate_shape(w, candidates, s.start.weekday())
     submit = candidates[keep]
     n = submit.size
-    gpus = draw(w.gpus, stream(seed, replica, f"gpus/{tenant}"), n).astype(np.int64)
+    asked = draw(w.gpus, stream(seed, replica, f"gpus/{tenant}"), n)
     duration = draw(w.duration_h, stream(seed, replica, f"durations/{tenant}"), n)
-    return JobStream(submit, gpus, duration)
+    if not (w.shares_gpus or w.cpu_cores or w.memory_gib):
+        return JobStream(submit, asked.astype(np.int64), duration)
+    share = asked < 1
+    gpus = np.where(share, 1, asked).astype(np.int64)
+    milli = np.where(share, np.rint(asked * 1000), 1000).astype(np.int64)
+
+    def amount(dist, name, unit):
+        if dist is None:
+            return np.zeros(n, np.int64)
+        return np.rint(draw(dist, stream(seed, replica, f"{name}/{tenant}"), n) * unit).astype(np.int64)
+
+    return JobStream(submit, gpus, duration, None, milli, amount(w.cpu_cores, "cpu", 1000),
+                     amount(w.memory_gib, "memory", 1024))

@@ -22,6 +22,13 @@ class NodeList:
     memory_gib: np.ndarray    # float64
     source: str
 
+    def matching(self, gpus_per_node: int, models=None) -> np.ndarray:
+        """Which nodes have `gpus_per_node` GPUs of one of `models` (any model when None)."""
+        keep = self.gpus == gpus_per_node
+        if models:
+            keep &= np.isin(self.model, list(models))
+        return keep
+
     def shape(self) -> dict[str, dict[int, int]]:
         """GPU nodes by model and GPUs per node: {model: {gpus_per_node: nodes}}."""
         out: dict[str, dict[int, int]] = {}

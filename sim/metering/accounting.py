@@ -133,7 +133,7 @@ def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> 
     wait = censored_wait_h(jobs, s.horizon_h)
     queued = jobs["state"] == JobTable.QUEUED
     decided = live & ~(queued & (wait <= target))
-    work = jobs["gpus"] * jobs["duration_h"]
+    work = jobs["gpu_share"] * jobs["duration_h"]
     met = (work * (decided & (wait <= target))).sum()
     total = (work * decided).sum()
     units = contracted_gpu_h + total
@@ -289,7 +289,7 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     work_by_type: dict[str, float] = {}
     wl_type = np.array([t.workload.node_type if t.workload else "" for t in s.tenants] or [""], dtype=object)
     for run in runs:
-        work = np.minimum(run.jobs["duration_h"], s.horizon_h - run.jobs["submit_h"]) * run.jobs["gpus"]
+        work = np.minimum(run.jobs["duration_h"], s.horizon_h - run.jobs["submit_h"]) * run.jobs["gpu_share"]
         types = wl_type[run.jobs["tenant"]]
         for name in set(types.tolist()):
             work_by_type[name] = work_by_type.get(name, 0.0) + float(work[types == name].sum()) / R

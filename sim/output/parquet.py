@@ -49,7 +49,7 @@ def write_parquet(exp: Experiment, folder: Path) -> None:
             jobs.append(pa.table({
                 "variant": coded(np.zeros(n), [v.name]), "replica": pa.array(np.full(n, k, np.int32)),
                 "job": pa.array(np.arange(n, dtype=np.int64)), "tenant": coded(j["tenant"], tenants),
-                "gpus": pa.array(j["gpus"]), "submit_h": pa.array(j["submit_h"]), "start_h": pa.array(j["start_h"]),
+                "gpus": pa.array(j["gpus"]), "gpu_share": pa.array(j["gpu_share"]), "submit_h": pa.array(j["submit_h"]), "start_h": pa.array(j["start_h"]),
                 "end_h": pa.array(j["end_h"]), "wait_h": pa.array(wait),
                 "site": coded(np.where(j["site"] < 0, len(sites) - 1, j["site"]), sites),
                 "state": coded(j["state"], JobTable.STATE_NAMES), "preemptions": pa.array(j["preemptions"]),

@@ -174,7 +174,7 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
     at the horizon (state says so); rejected jobs have no wait."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["variant", "job", "tenant", "gpus", "submit_h", "start_h", "end_h", "wait_h", "site",
+        w.writerow(["variant", "job", "tenant", "gpus", "gpu_share", "submit_h", "start_h", "end_h", "wait_h", "site",
                     "state", "preemptions", "restarts", "tier"])
         for v in exp.variants:
             j = v.runs[0].jobs
@@ -184,7 +184,8 @@ def _write_jobs(exp: Experiment, path: Path) -> None:
             tenants = np.array([t.name for t in s.tenants] or [""], dtype=object)[j["tenant"]]
             sites = np.array([x.name for x in s.sites] + [""], dtype=object)[j["site"]]  # -1: no site
             states = np.array(JobTable.STATE_NAMES, dtype=object)[j["state"]]
-            w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), float_cells(j["submit_h"]),
+            w.writerows(zip([v.name] * n, range(n), tenants.tolist(), j["gpus"].tolist(), float_cells(j["gpu_share"]),
+                            float_cells(j["submit_h"]),
                             float_cells(j["start_h"]), float_cells(j["end_h"]), float_cells(wait), sites.tolist(),
                             states.tolist(), j["preemptions"].tolist(), j["restarts"].tolist(),
                             [s.scheduler.class_name(t) for t in j["tier"].tolist()]))

@@ -28,10 +28,12 @@ Formats and the choices made for each:
   tenant). submit_s counts from the first job; `clock_origin_s` is that job's
   recorded wall-clock time (no time zone applied). No status, node count,
   runtime estimate or wait is recorded.
-- `alibaba_openb` (FGD's openb pod lists): one pod per row. The engine gives
-  whole GPUs, so a GPU-sharing pod (num_gpu 1, gpu_milli < 1000) takes one
-  whole GPU; CPU-only pods (num_gpu 0) are not GPU jobs and are left out
-  (`rows_left_out`). duration = deletion_time - scheduled_time, or
+- `alibaba_openb` (FGD's openb pod lists): one pod per row, with its GPU share
+  (`gpu_milli`, thousandths of each GPU; a GPU-sharing pod has num_gpu 1 and
+  gpu_milli < 1000), CPU (`cpu_milli`) and memory (`memory_mib`) requests, which
+  a GPU-sharing node type honours (`whole_gpus: true` on the trace gives every
+  pod whole GPUs and no CPU or memory instead); CPU-only pods (num_gpu 0) are not
+  GPU jobs and are left out (`rows_left_out`). duration = deletion_time - scheduled_time, or
   - creation_time for pods never scheduled (Pending at the end: their time spent
   pending is replayed as running, so look at `status` before trusting their GPU
   use); recorded wait = scheduled_time - creation_time. Tenant = `qos` class

@@ -44,7 +44,7 @@ def load_alibaba_openb(path: str, skip_bad_rows: bool) -> Trace:
         try:
             if isinstance(r, BadRow):
                 raise r
-            num_gpu, _ = _openb_pod(r)
+            num_gpu, milli = _openb_pod(r)
             phase = OPENB_PHASES.get(r["pod_phase"])
             if phase is None:
                 raise BadRow(f"pod_phase: expected one of {', '.join(OPENB_PHASES)}, got {r['pod_phase']!r}")
@@ -65,6 +65,7 @@ def load_alibaba_openb(path: str, skip_bad_rows: bool) -> Trace:
             continue
         began = created if math.isnan(scheduled) else scheduled
         rows.add(created, deleted - began, num_gpu, r["qos"] or "unknown", math.nan, phase, 1, scheduled - created)
+        rows.add_resources(milli, int(float(r["cpu_milli"])), int(float(r["memory_mib"])))
     return rows.trace()
 
 

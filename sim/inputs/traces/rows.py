@@ -30,6 +30,14 @@ class Trace:
     rows_left_out: int = 0      # well-formed rows that are not GPU jobs to replay (see the module doc)
     clock_origin_s: float | None = None  # local wall-clock time at submit_s == 0, as seconds since
                                          # 1970-01-01; None when the trace has no calendar
+    # what a GPU-sharing pod asks (alibaba_openb; other formats: whole GPUs, no CPU or memory)
+    gpu_milli: np.ndarray | None = None   # int64 thousandths of each GPU: 1000 whole, less to share one
+    cpu_milli: np.ndarray | None = None   # int64 thousandths of a CPU core
+    memory_mib: np.ndarray | None = None  # int64
+
+    @property
+    def shares_gpus(self) -> bool:
+        return self.gpu_milli is not None and bool((self.gpu_milli < 1000).any())
 
     def __len__(self) -> int:
         return int(self.submit_s.size)
@@ -84,6 +92,7 @@ class Rows:
         self.left_out = 0
         self.cols: dict[str, list] = {k: [] for k in ("submit", "duration", "gpus", "tenant", "estimate",
                                                       "status", "nodes", "wait")}
+        self.resources: dict[str, list] = {"gpu_milli": [], "cpu_milli": [], "memory_mib": []}
 
     def bad(self, line: int, message: str) -> None:
         if not self.skip:
@@ -93,6 +102,11 @@ class Rows:
     def add(self, submit, duration, gpus, tenant, estimate, status, nodes, wait) -> None:
         for key, value in zip(self.cols, (submit, duration, gpus, tenant, estimate, status, nodes, wait)):
             self.cols[key].append(value)
+
+    def add_resources(self, gpu_milli: int, cpu_milli: int, memory_mib: int) -> None:
+        """What the row just added asks besides GPUs (formats that record it call this for every row)."""
+        for key, value in zip(self.resources, (gpu_milli, cpu_milli, memory_mib)):
+            self.resources[key].append(value)
 
     def trace(self, origin_s: float = 0.0, clock_origin_s: float | None = None) -> Trace:
         """The table, with `origin_s` subtracted from every submit time."""
@@ -113,7 +127,8 @@ class Rows:
                      status=arr(c["status"], object), nodes=arr(c["nodes"], np.int64),
                      rows_skipped=self.skipped, source=self.path, wait_s=arr(c["wait"], np.float64),
                      rows_left_out=self.left_out,
-                     clock_origin_s=clock_origin_s)
+                     clock_origin_s=clock_origin_s,
+                     **{k: arr(v, np.int64) if v else None for k, v in self.resources.items()})
 
 
 def csv_rows(path: str, required: tuple[str, ...], what: str):
