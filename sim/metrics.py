@@ -11,7 +11,8 @@ to it), unit, a human label, the range its values can take, and where it is show
 - `tenant`: the report's by-tenant table.
 
 The range sets the interval: a 95% interval of a metric's mean is Student's t interval
-across replicas intersected with the range (`interval_bounds`). The true mean lies in the
+across replicas intersected with the range (`interval_bounds`); a probability (0 or 1 per
+replica, `kind="probability"`) has Wilson's score interval of its replica count instead. The true mean lies in the
 range, so the intersection never lowers the coverage, and a fraction's interval never leaves
 [0, 1] nor a total's [0, inf). A paired difference of two values in [a, b] lies in
 [a - b, b - a] (so [-1, 1] for fractions).
@@ -36,6 +37,7 @@ class Metric:
     label: str
     shown: tuple[str, ...] = ()
     bounds: tuple[float, float] = REAL
+    kind: str = "mean"   # "probability": 0 or 1 per replica, its interval Wilson's
 
 
 CATALOGUE = (
@@ -69,6 +71,26 @@ CATALOGUE = (
     Metric("ebitda_usd", "USD", "EBITDA", ("headline", "key", "bars")),
     Metric("fcf_usd", "USD", "free cash flow"),
     Metric("npv_usd", "USD", "NPV", ("headline", "key", "bars", "sensitivity")),
+    Metric("terminal_value_usd", "USD", "terminal value at the horizon"),
+    Metric("npv_with_terminal_usd", "USD", "NPV with terminal value", ("headline", "key", "sensitivity")),
+    Metric("irr", "fraction", "IRR (a year)", bounds=(-1.0, math.inf)),
+    Metric("payback_years", "years", "payback", bounds=NONNEGATIVE),
+    Metric("deal_npv_usd", "USD", "the deal's NPV to the buyer, less the price (no terminal value)", ("headline",)),
+    Metric("deal_npv_with_terminal_usd", "USD", "the deal's NPV to the buyer with terminal values, less the price",
+           ("headline", "key")),
+    Metric("deal_irr", "fraction", "the deal's IRR (a year)", ("headline",), bounds=(-1.0, math.inf)),
+    Metric("deal_payback_years", "years", "the deal's payback", bounds=NONNEGATIVE),
+    Metric("buyer_price_at_close_usd", "USD", "the buyer's share price at close", bounds=NONNEGATIVE),
+    Metric("offer_value_per_share_usd", "USD", "the offer's value per target share at close", ("headline", "key"),
+           bounds=NONNEGATIVE),
+    Metric("target_standalone_value_per_share_usd", "USD", "the target's standalone value per share",
+           ("headline", "key")),
+    Metric("buyer_standalone_value_per_share_usd", "USD", "the buyer's standalone value per share", ("headline",)),
+    Metric("buyer_value_per_share_after_usd", "USD", "the buyer's value per share after the deal", ("headline",)),
+    Metric("buyer_accretion", "fraction", "accretion to the buyer's value per share", ("headline", "key"),
+           bounds=(-math.inf, math.inf)),
+    Metric("target_better_off_accepting", "probability", "probability the target's holders are better off accepting",
+           ("headline", "key"), bounds=FRACTION, kind="probability"),
     Metric("min_dscr", "ratio", "minimum debt service coverage", ("headline",)),
     Metric("covenant_breach_months", "months", "months in covenant breach", bounds=NONNEGATIVE),
     Metric("max_loan_to_collateral", "ratio", "maximum loan to collateral", bounds=NONNEGATIVE),
@@ -100,6 +122,11 @@ def interval_bounds(name: str, difference: bool = False) -> tuple[float, float]:
     m = metric(name)
     low, high = m.bounds if m else REAL
     return (low - high, high - low) if difference else (low, high)
+
+
+def is_probability(name: str) -> bool:
+    m = metric(name)
+    return m is not None and m.kind == "probability"
 
 
 def shown_in(view: str) -> tuple[str, ...]:

@@ -121,6 +121,10 @@ def cross_problems(s: Scenario) -> list[str]:
             checks.append("merger.members: a company is listed twice")
         if s.merger.into not in s.merger.members:
             checks.append(f"merger.into: {s.merger.into!r} must be one of merger.members")
+        offer = s.merger.offer
+        if offer is not None and (offer.target not in s.merger.members or offer.target == s.merger.into):
+            checks.append(f"merger.offer.target: {offer.target!r} must be a member other than the buyer "
+                          f"{s.merger.into!r}")
     for i, m in enumerate(s.maintenance):
         checks.append(_ref(m.site, sites, f"maintenance[{i}].site", "site"))
         if m.node_type is not None:

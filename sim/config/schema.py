@@ -437,6 +437,27 @@ class Covenants(Strict):
     max_loan_to_collateral: Pos | None = None
 
 
+class TerminalValue(Strict):
+    """What a company is worth at the horizon, by one `method`: `exit_multiple`: `ebitda_multiple`
+    x its EBITDA of the last 12 months; `gordon`: the last 12 months' free cash flow grown at
+    `growth` a year, capitalized at (discount rate - growth); `per_mw`: `usd_per_mw` x the MW of
+    critical IT (and of converted legacy load) of the sites it owns at the horizon."""
+    method: Literal["exit_multiple", "gordon", "per_mw"]
+    ebitda_multiple: Annotated[float, Field(gt=0, le=100)] | None = None
+    growth: Annotated[float, Field(ge=-0.5, lt=1)] | None = None
+    usd_per_mw: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _one_method(self):
+        need = {"exit_multiple": "ebitda_multiple", "gordon": "growth", "per_mw": "usd_per_mw"}
+        if getattr(self, need[self.method]) is None:
+            raise ValueError(f"method {self.method} needs {need[self.method]}")
+        extra = [k for m, k in need.items() if m != self.method and getattr(self, k) is not None]
+        if extra:
+            raise ValueError(f"method {self.method} takes no {', '.join(extra)}")
+        return self
+
+
 class Company(Strict):
     name: Name
     discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.10
@@ -447,6 +468,15 @@ class Company(Strict):
     debt: list[Loan] = []
     gpu_financing: GpuFinancing | None = None
     covenants: Covenants = Covenants()
+    terminal_value: TerminalValue | None = None   # none: NPV stops at the horizon
+
+    @model_validator(mode="after")
+    def _growth_below_discount(self):
+        tv = self.terminal_value
+        if tv is not None and tv.method == "gordon" and tv.growth >= self.discount_rate:
+            raise ValueError(f"terminal_value.growth ({tv.growth:g}) must be below discount_rate "
+                             f"({self.discount_rate:g}) for a Gordon terminal value")
+        return self
 
 
 class DeliveryDelay(Strict):
@@ -474,6 +504,43 @@ class HostingContract(Strict):
     delivery_delay: DeliveryDelay | None = None
 
 
+class Collar(Strict):
+    """Within [min_price_usd, max_price_usd] of the buyer's price at close the exchange ratio is
+    fixed; outside it the ratio moves so that a target share gets the ratio x the nearer bound."""
+    min_price_usd: Pos
+    max_price_usd: Pos
+
+    @model_validator(mode="after")
+    def _band(self):
+        if self.max_price_usd <= self.min_price_usd:
+            raise ValueError("max_price_usd must be above min_price_usd")
+        return self
+
+
+class Offer(Strict):
+    """A stock (and cash) offer for the target's shares, valued per share of each holder group.
+    The buyer's share price at `close` is lognormal from `buyer_share_price_usd` at `signing`
+    with `buyer_price_volatility` a year (no drift: the market's price is its expectation)."""
+    target: Name                        # the company whose holders are offered
+    exchange_ratio: Pos                 # buyer shares per target share
+    target_shares: Pos                  # fully diluted
+    buyer_shares: Pos                   # before the deal
+    buyer_share_price_usd: Pos          # at signing
+    buyer_price_volatility: Annotated[float, Field(ge=0, le=5)] = 0.0
+    signing: Date
+    close: Date
+    collar: Collar | None = None
+    cash_per_share_usd: NonNeg = 0.0
+    termination_fee_usd: NonNeg = 0.0   # paid by the target if its holders reject (0 where only other events trigger it)
+    deal_costs_usd: NonNeg = 0.0        # the buyer's, at close
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.close < self.signing:
+            raise ValueError(f"close {self.close} is before signing {self.signing}")
+        return self
+
+
 class Merger(Strict):
     """The merged variant: `members` become one company `into`; their contracts turn intercompany."""
     into: Name
@@ -484,6 +551,7 @@ class Merger(Strict):
     price_usd: NonNeg = 0.0
     claimed_savings_usd_per_year: NonNeg | None = None    # what the buyer said; the report compares
     convert_legacy_loads: LegacyConversion | None = None  # for members' legacy loads without a plan
+    offer: Offer | None = None                           # the offer to the target's holders, per share
 
 
 class Maintenance(Strict):

@@ -28,6 +28,8 @@ from ..errors import ConfigError, InvariantError
 from ..metering.accounting import VariantAccount, account
 from ..metering.jobstats import job_metrics
 from ..money.finance import Statements, statements
+from ..money.offer import offer_metrics
+from ..money.valuation import deal_metrics
 from .cache import ReplicaCache, config_digest, replica_key
 from .executors import Executor
 from .progress import Progress
@@ -274,4 +276,10 @@ def run_setup(plan: Setup, backend: str = "auto", workers: int | None = None, qu
     folder = Path(cache_root) / name if cache_root is not None else None
     with Runner(backend, executor, workers, dask_address, folder, quiet) as runner:
         variants = runner.results(built, plan.seed)
+    if len(variants) == 2 and variants[0].scenario.merger is not None:   # the buyer's view, paired by replica
+        merged, base = variants
+        merged.metrics.update(deal_metrics(merged.scenario, merged.finance, base.scenario, base.finance))
+        if merged.scenario.merger.offer is not None:
+            merged.metrics.update(offer_metrics(merged.scenario, merged.finance, base.scenario, base.finance,
+                                                [(run.seed, run.replica) for run in merged.runs]))
     return Experiment(name, plan.seed, plan.replicas, runner.backend, variants, time.perf_counter() - t0, folder)

@@ -12,7 +12,7 @@ import numpy as np
 
 from kernels.stats import mean_ci95
 
-from ..metrics import interval_bounds, unit_of
+from ..metrics import interval_bounds, is_probability, unit_of
 
 
 def excludes_zero(ci95) -> bool:
@@ -63,9 +63,22 @@ def rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
 def summarize(metrics: dict[str, np.ndarray]) -> dict:
     out = {}
     for name in sorted(metrics):
-        mean, ci = _stats(np.asarray(metrics[name], dtype=np.float64), interval_bounds(name))
+        samples = np.asarray(metrics[name], dtype=np.float64)
+        if is_probability(name):
+            mean, ci = _probability(samples)
+        else:
+            mean, ci = _stats(samples, interval_bounds(name))
         out[name] = {"mean": mean, "ci95": ci, "unit": unit_of(name)}
     return out
+
+
+def _probability(samples: np.ndarray) -> tuple:
+    """Share of the replicas where an event happened (values 0 or 1), with Wilson's interval."""
+    finite = samples[np.isfinite(samples)]
+    if finite.size == 0:
+        return None, [None, None]
+    lo, hi = proportion_ci95(np.asarray([finite.sum()]), finite.size)
+    return _clean(finite.mean()), [_clean(lo[0]), _clean(hi[0])]
 
 
 def paired_comparison(variant: dict[str, np.ndarray], baseline: dict[str, np.ndarray]) -> dict:

@@ -32,7 +32,8 @@ Conventions (sim/money/contracts.py states those of tenant and hosting contracts
   resale value of the company's GPUs. A month is in breach when DSCR < min_dscr or
   loan-to-collateral > max_loan_to_collateral.
 - NPV: monthly free cash flow discounted at the company's rate to the scenario start, end of
-  month, no terminal value.
+  month, no terminal value; npv_with_terminal_usd adds the terminal value, IRR and payback
+  follow (conventions in sim/money/valuation.py).
 - Merged: the members become one row (`into`: its discount rate and covenants). Hosting between
   members is intercompany: booked on both sides, checked to net to zero, left out of EBITDA; a
   fit-out within one company is its own capex, without netting.
@@ -61,6 +62,7 @@ from .contracts import (
     book_tenants,
     rate_value,
 )
+from .valuation import company_values, discount_factors, irr, payback_years
 
 __all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "loan_schedule", "statements"]
 
@@ -253,15 +255,19 @@ def _ratios_and_metrics(s: Scenario, g: Grid, L: dict, scheduled: np.ndarray) ->
     max_ltc = np.array([o.covenants.max_loan_to_collateral or np.inf for o in owners])[None, :, None]
     L["covenant_breach"] = ((L["dscr_ttm"] < min_dscr) | (L["loan_to_collateral"] > max_ltc)).astype(np.float64)
 
-    rates = np.array([o.discount_rate for o in owners])
-    discount = (1 + rates[:, None]) ** (-(np.arange(g.M)[None, :] + 1) / 12)
+    discount = discount_factors([o.discount_rate for o in owners], g.M)
     npv = (L["fcf_usd"] * discount).sum(axis=2)                        # (R, C)
+    values = company_values(s, g.companies, L)
+    whole = L["fcf_usd"].sum(axis=1)                                   # every company's flows, (R, M)
+    whole_tv = whole.copy()
+    whole_tv[:, -1] += values["terminal_value_usd"].sum(axis=1)
     external = sum(L[k] for k in REVENUE) - L["sla_credits_usd"]        # (R, C, M)
     per_company = {
         "revenue_usd": (external + L["hosting_fees_received_usd"]).sum(axis=2),
         "ebitda_usd": L["ebitda_usd"].sum(axis=2),
         "fcf_usd": L["fcf_usd"].sum(axis=2),
         "npv_usd": npv,
+        **values,
         "min_dscr": _nan_reduce(np.min, L["dscr_ttm"]),
         "max_loan_to_collateral": _nan_reduce(np.max, L["loan_to_collateral"]),
         "covenant_breach_months": L["covenant_breach"].sum(axis=2),
@@ -273,6 +279,10 @@ def _ratios_and_metrics(s: Scenario, g: Grid, L: dict, scheduled: np.ndarray) ->
         "ebitda_usd": per_company["ebitda_usd"].sum(axis=1),
         "fcf_usd": per_company["fcf_usd"].sum(axis=1),
         "npv_usd": npv.sum(axis=1),
+        "terminal_value_usd": values["terminal_value_usd"].sum(axis=1),
+        "npv_with_terminal_usd": values["npv_with_terminal_usd"].sum(axis=1),
+        "irr": irr(whole_tv),
+        "payback_years": payback_years(whole),
         "min_dscr": _nan_reduce(np.min, per_company["min_dscr"]),
         "max_loan_to_collateral": _nan_reduce(np.max, per_company["max_loan_to_collateral"]),
         "covenant_breach_months": per_company["covenant_breach_months"].sum(axis=1),

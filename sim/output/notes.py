@@ -7,6 +7,7 @@ import numpy as np
 from kernels.stats import mean_ci95
 
 from ..experiment.runner import Experiment
+from ..experiment.stats import proportion_ci95
 from ..money.contracts import hosting_contract_value_usd
 from .tables import fmt_value
 
@@ -153,6 +154,9 @@ def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
                f"cash flow, no terminal value) {with_ci(value)}, against the price paid of {usd(deal.price_usd)} "
                f"plus {usd(assumed)} of debt assumed ({usd(deal.price_usd + assumed)}): "
                f"{'more' if value.mean() > deal.price_usd + assumed else 'less'} than it pays within the horizon.")
+    out.append(_verdict_with_terminal_value(merged, base, into, usd, with_ci))
+    if deal.offer is not None:
+        out.append(_offer_note(merged, into, with_ci))
     whole = merged.metrics["npv_usd"] - base.metrics["npv_usd"]
     out.append(f"- Paired NPV difference of the whole ({merged.name} - {base.name}, every company): "
                f"{with_ci(whole)}. Hosting fees and fit-out netting are transfers between the two companies and "
@@ -185,3 +189,59 @@ def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
                    f"{usd(conv.converted_usd_per_mw_year)} per MW-year and do not become GPU deployments in the "
                    f"engine.")
     return out
+
+
+def _verdict_with_terminal_value(merged, base, into: str, usd, with_ci) -> str:
+    """The deal's NPV with terminal values decides the verdict; without them it is the horizon's."""
+    m = merged.metrics
+    tv = {c.name: c.terminal_value for c in merged.scenario.companies}
+    if tv.get(into) is None:
+        return (f"- No terminal value is configured for {into} (`terminal_value`), so the verdict above stops "
+                f"at the horizon: what the sites and contracts are worth after it counts as nothing.")
+    t = tv[into]
+    method = (f"{t.ebitda_multiple:g} x trailing EBITDA" if t.method == "exit_multiple"
+              else f"Gordon growth at {t.growth:.1%}" if t.method == "gordon" else f"{usd(t.usd_per_mw)} per MW owned")
+    with_tv, without = m["deal_npv_with_terminal_usd"], m["deal_npv_usd"]
+    irr = m["deal_irr"]
+    payback = m["deal_payback_years"]
+    irr_text = (f"IRR {np.nanmean(irr):.1%} a year" if np.isfinite(irr).any()
+                else "no IRR (its flows never change sign)")
+    paid_back = (f"its cash paid back after {np.nanmean(payback):.1f} years" if np.isfinite(payback).all()
+                 else f"its cash not paid back within the horizon in {int(np.isnan(payback).sum())} of "
+                      f"{payback.size} replicas")
+    verdict = "pays" if np.mean(with_tv) > 0 else "does not pay"
+    return (f"- With terminal values at the horizon ({into}: {method}), the deal's NPV to {into} less the price "
+            f"and debt assumed is {with_ci(with_tv)} (without them {with_ci(without)}); {irr_text}, {paid_back}. "
+            f"**The deal {verdict}** on the NPV with terminal value, which decides the verdict (the NPV "
+            f"without it counts what the assets are worth after the horizon as nothing).")
+
+
+def _offer_note(merged, into: str, with_ci) -> str:
+    """Per share of each holder group: the offer at close against standalone value."""
+    offer, m = merged.scenario.merger.offer, merged.metrics
+    per_share = lambda name: with_ci(m[name]).replace("USD ", "$")
+    accept = m["target_better_off_accepting"]
+    lo, hi = _wilson(accept)
+    collar = (f"a collar from ${offer.collar.min_price_usd:g} to ${offer.collar.max_price_usd:g}" if offer.collar
+              else "no collar")
+    return (f"- The offer: {offer.exchange_ratio:g} {into} shares per {offer.target} share ({collar}"
+            f"{f', ${offer.cash_per_share_usd:g} cash' if offer.cash_per_share_usd else ''}), {into}'s price at "
+            f"close drawn lognormal ({offer.buyer_price_volatility:.0%} a year from ${offer.buyer_share_price_usd:g} "
+            f"at signing, {offer.signing} to {offer.close}). A {offer.target} share gets "
+            f"{per_share('offer_value_per_share_usd')} at close against a standalone value of "
+            f"{per_share('target_standalone_value_per_share_usd')} (NPV with terminal value less debt, per share): "
+            f"**{offer.target}'s holders are better off accepting in {int(accept.sum())} of {accept.size} replicas** "
+            f"(probability 95% interval {lo:.0%} to {hi:.0%}, Wilson). {into}'s value per share "
+            f"{per_share('buyer_standalone_value_per_share_usd')} standalone, "
+            f"{per_share('buyer_value_per_share_after_usd')} after (accretion {_percent_ci(m['buyer_accretion'])}); both count only what the model holds of {into} (its fleet here), "
+            f"not the whole company the market prices.")
+
+
+def _wilson(values: np.ndarray) -> tuple[float, float]:
+    lo, hi = proportion_ci95(np.asarray([np.nansum(values)]), int(np.isfinite(values).sum()))
+    return float(lo[0]), float(hi[0])
+
+
+def _percent_ci(samples) -> str:
+    mean, lo, hi = mean_ci95(np.asarray(samples, dtype=np.float64))
+    return f"{mean:.1%}" + (f" [{lo:.1%}, {hi:.1%}]" if np.isfinite(lo) else "")

@@ -165,8 +165,10 @@ def report_document(exp: Experiment) -> Document:
         "scheduler of the variant (fragmentation, and capacity split between companies).",
         "capacity sufficiency: a month counts as short in a replica when any reservation got fewer GPUs than "
         "its contract asked for at some hour of it (reserved demand above delivered capacity).",
-        "finance conventions: see `sim/money/finance.py`; `npv_usd` discounts the unlevered free cash flow of "
-        "`sim/money/finance.py` over the horizon at each company's discount rate, no terminal value."])
+        "finance conventions: see `sim/money/finance.py`; `npv_usd` discounts the unlevered free cash flow "
+        "over the horizon at each company's discount rate, no terminal value; `npv_with_terminal_usd` adds each "
+        "company's terminal value at the horizon, and `deal_*` are the buyer's view of a merger (IRR, payback "
+        "and terminal value conventions in `sim/money/valuation.py`)."])
     return doc
 
 

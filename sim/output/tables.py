@@ -16,7 +16,7 @@ KEY_METRICS = ("npv_usd", "ebitda_usd", "gpu_utilization", "mean_wait_h", "sla_a
 def fmt_value(x, unit: str = "") -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
-    if unit == "fraction":
+    if unit in ("fraction", "probability"):
         return f"{x:.3f}"
     ax = abs(x)
     if unit == "USD" or ax >= 1e6:
@@ -36,10 +36,14 @@ def comparison_rows(exp: Experiment) -> list[list[str]]:
         unit = unit_of(metric)
         cells = [metric, unit]
         present = False
+        only_first = len(names) == 2 and metric not in summary["variants"][names[1]]["metrics"]
         for name in names:
             m = summary["variants"][name]["metrics"].get(metric)
             present |= m is not None
-            cells.append(fmt_value(m["mean"], unit) if m else "-")
+            cell = fmt_value(m["mean"], unit) if m else "-"
+            if m and only_first:   # a metric of the merger itself (the deal): its own interval here
+                cell += f" [{fmt_value(m['ci95'][0], unit)}, {fmt_value(m['ci95'][1], unit)}]"
+            cells.append(cell)
         if len(names) == 2:
             c = summary["comparison"].get(metric)
             cells.append(f"{fmt_value(c['delta'], unit)} [{fmt_value(c['ci95'][0], unit)}, "
