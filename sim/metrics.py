@@ -94,6 +94,14 @@ CATALOGUE = (
     Metric("min_dscr", "ratio", "minimum debt service coverage", ("headline",)),
     Metric("covenant_breach_months", "months", "months in covenant breach", bounds=NONNEGATIVE),
     Metric("max_loan_to_collateral", "ratio", "maximum loan to collateral", bounds=NONNEGATIVE),
+    Metric("breach_probability", "probability", "probability of a covenant breach", ("headline", "key"),
+           bounds=FRACTION, kind="probability"),
+    Metric("default_probability", "probability", "probability of default", ("headline", "key"), bounds=FRACTION,
+           kind="probability"),
+    Metric("default_loss_usd", "USD", "lenders' loss at default (the mean: expected loss)", ("headline",),
+           bounds=NONNEGATIVE),
+    Metric("forced_paydown_usd", "USD", "debt paid down to the borrowing base", bounds=NONNEGATIVE),
+    Metric("cash_swept_usd", "USD", "cash swept to lenders in breach", bounds=NONNEGATIVE),
 )
 METRICS = {m.name: m for m in CATALOGUE}
 

@@ -8,7 +8,7 @@ import pytest
 from sim.config.loading import scenario_from_dict
 from sim.experiment.runner import run_variants
 from sim.money.contracts import HOURS_PER_MONTH
-from sim.money.finance import loan_schedule
+from sim.money.debt import loan_schedule
 
 
 def test_level_annuity_schedule():

@@ -432,9 +432,14 @@ class GpuFinancing(Strict):
 
 class Covenants(Strict):
     """Debt covenants; a month breaches when the trailing DSCR is below `min_dscr` or GPU-secured
-    debt over the GPUs' resale value is above `max_loan_to_collateral`."""
+    debt over the GPUs' resale value is above `max_loan_to_collateral`. `on_breach: sweep` sends
+    all cash to the lenders while in breach, and a month that then runs out of cash is a default;
+    `advance_rate` is the borrowing base: GPU-secured debt above it x the GPUs' resale value is
+    paid down at once (sim/money/debt.py)."""
     min_dscr: Pos | None = None
     max_loan_to_collateral: Pos | None = None
+    on_breach: Literal["flag", "sweep"] = "flag"
+    advance_rate: Annotated[float, Field(gt=0, le=2)] | None = None
 
 
 class TerminalValue(Strict):
@@ -468,6 +473,7 @@ class Company(Strict):
     debt: list[Loan] = []
     gpu_financing: GpuFinancing | None = None
     covenants: Covenants = Covenants()
+    cash_usd: NonNeg = 0.0                        # at the start; what a cash sweep can take
     terminal_value: TerminalValue | None = None   # none: NPV stops at the horizon
 
     @model_validator(mode="after")

@@ -30,7 +30,8 @@ Conventions (sim/money/contracts.py states those of tenant and hosting contracts
   scheduled amortization; bullet repayments are assumed refinanced and left out.
   Loan-to-collateral: GPU-secured debt (GPU financing, loans marked gpu_collateral) over the
   resale value of the company's GPUs. A month is in breach when DSCR < min_dscr or
-  loan-to-collateral > max_loan_to_collateral.
+  loan-to-collateral > max_loan_to_collateral. What lenders then do (borrowing base, cash
+  sweep, default) is in sim/money/debt.py.
 - NPV: monthly free cash flow discounted at the company's rate to the scenario start, end of
   month, no terminal value; npv_with_terminal_usd adds the terminal value, IRR and payback
   follow (conventions in sim/money/valuation.py).
@@ -62,9 +63,10 @@ from .contracts import (
     book_tenants,
     rate_value,
 )
+from .debt import loan_schedules, months_between, run_debt
 from .valuation import company_values, discount_factors, irr, payback_years
 
-__all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "loan_schedule", "statements"]
+__all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "statements"]
 
 REVENUE = ("revenue_reserved_usd", "revenue_on_demand_usd", "revenue_spot_usd", "revenue_legacy_usd",
            "revenue_converted_usd")
@@ -74,7 +76,8 @@ LINES = (*REVENUE[:1], "sla_credits_usd", *REVENUE[1:], "hosting_fees_received_u
          "capex_usd", "fitout_capex_usd", "conversion_capex_usd", "fitout_recovered_usd", "fitout_netted_usd",
          "prepayments_received_usd", "prepayments_applied_usd", "fcf_usd", "borrowing_usd", "interest_usd",
          "principal_usd", "cash_to_equity_usd", "debt_outstanding_usd", "gpu_secured_debt_usd",
-         "collateral_value_usd", "loan_to_collateral", "dscr_ttm", "covenant_breach")
+         "collateral_value_usd", "loan_to_collateral", "dscr_ttm", "covenant_breach", "forced_paydown_usd",
+         "cash_swept_usd", "cash_usd", "defaulted", "loss_given_default_usd")
 
 
 @dataclass
@@ -82,27 +85,6 @@ class Statements:
     companies: list[str]
     lines: dict[str, np.ndarray]   # line -> (replicas, companies, months)
     metrics: dict[str, np.ndarray]  # metric -> (replicas,)
-
-
-def loan_schedule(principal: float, annual_rate: float, months: int, amortizing: bool):
-    """(interest, principal) per month for `months` months."""
-    r = annual_rate / 12
-    interest, repay = np.zeros(months), np.zeros(months)
-    balance = principal
-    if amortizing:
-        payment = principal / months if r == 0 else principal * r / (1 - (1 + r) ** -months)
-        for m in range(months):
-            interest[m] = balance * r
-            repay[m] = payment - interest[m] if m < months - 1 else balance
-            balance -= repay[m]
-    else:
-        interest[:] = principal * r
-        repay[-1] = principal
-    return interest, repay
-
-
-def _months_between(a: dt.date, b: dt.date) -> int:
-    return (b.year - a.year) * 12 + (b.month - a.month)
 
 
 def statements(s: Scenario, acct: VariantAccount, runs=None) -> Statements:
@@ -138,9 +120,9 @@ def statements(s: Scenario, acct: VariantAccount, runs=None) -> Statements:
     L["fcf_usd"] = (L["ebitda_usd"] + L["prepayments_received_usd"] - L["prepayments_applied_usd"] - L["capex_usd"]
                     - L["fitout_capex_usd"] - L["conversion_capex_usd"] + L["fitout_recovered_usd"]
                     - L["fitout_netted_usd"])
-    scheduled = _book_debt(s, acct, g, L)
+    run_debt(s, g, L, loan_schedules(s, acct.month_starts[0], g))
     L["cash_to_equity_usd"] = L["fcf_usd"] + L["borrowing_usd"] - L["interest_usd"] - L["principal_usd"]
-    return Statements(companies, L, _ratios_and_metrics(s, g, L, scheduled))
+    return Statements(companies, L, _metrics(s, g, L))
 
 
 def _book_fleet(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
@@ -156,7 +138,7 @@ def _book_fleet(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
         nt = s.node_type(dep.node_type)
         capex = dep.nodes * nt.gpus_per_node * nt.capex_usd_per_gpu
         start = s.deployment_start(dep)
-        m0 = _months_between(acct.month_starts[0], start)
+        m0 = months_between(acct.month_starts[0], start)
         if start >= s.start and m0 < g.M:
             L["capex_usd"][:, c, m0] += capex
         life = int(round(nt.depreciation_years * 12))
@@ -183,78 +165,11 @@ def _book_sites_and_companies(s: Scenario, g: Grid, L: dict) -> None:
         L["opex_usd"][:, g.row[c.name]] += g.to_month(np.full(g.H, c.opex_usd_per_year / HOURS_PER_YEAR))
 
 
-# ---------------------------------------------------------------- debt
-
-def _book_debt(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> np.ndarray:
-    """Interest, principal, borrowing and balances of every loan; returns the scheduled
-    amortization (companies, months) that DSCR counts."""
-    scheduled = np.zeros((len(g.companies), g.M))
-    month0 = acct.month_starts[0]
-    for c in s.companies:
-        for loan in c.debt:
-            first = max(loan.start or s.start, s.start)
-            n = _months_between(first, loan.maturity)
-            if n > 0:
-                _book_schedule(g, L, scheduled, g.row[c.name], loan.principal_usd, rate_value(loan.rate, c.sofr), n,
-                               loan.amortization == "amortizing", _months_between(month0, first),
-                               borrowed=loan.start is not None and loan.start >= s.start, secured=loan.gpu_collateral)
-    company = {c.name: c for c in s.companies}
-    for dep in s.deployments:
-        owner = company[s.configured_owner(dep)]
-        fin = owner.gpu_financing
-        if fin is None:
-            continue
-        nt = s.node_type(dep.node_type)
-        principal = fin.ltv * dep.nodes * nt.gpus_per_node * nt.capex_usd_per_gpu
-        n = max(1, int(round(fin.term / HOURS_PER_MONTH)))
-        start = s.deployment_start(dep)
-        if principal > 0:   # months before the scenario start are already paid
-            _book_schedule(g, L, scheduled, g.row[owner.name], principal, rate_value(fin.rate, owner.sofr), n, True,
-                           _months_between(month0, start), borrowed=start >= s.start, secured=True)
-    return scheduled
-
-
-def _book_schedule(g: Grid, L: dict, scheduled, c: int, principal: float, rate: float, n: int, amortizing: bool,
-                   m0: int, borrowed: bool, secured: bool) -> None:
-    """Book an n-month schedule whose first month is m0 (may be negative)."""
-    interest, repay = loan_schedule(principal, rate, n, amortizing)
-    balance = principal - np.concatenate([[0.0], np.cumsum(repay)[:-1]])   # at each month's start
-    lo, hi = max(m0, 0), min(m0 + n, g.M)
-    if borrowed and 0 <= m0 < g.M:
-        L["borrowing_usd"][:, c, m0] += principal
-    if hi <= lo:
-        return
-    span = slice(lo - m0, hi - m0)
-    L["interest_usd"][:, c, lo:hi] += interest[span]
-    L["principal_usd"][:, c, lo:hi] += repay[span]
-    L["debt_outstanding_usd"][:, c, lo:hi] += balance[span]
-    if secured:
-        L["gpu_secured_debt_usd"][:, c, lo:hi] += balance[span]
-    if amortizing:
-        scheduled[c, lo:hi] += repay[span]
-
-
 # ---------------------------------------------------------------- ratios, NPV, metrics
 
-def _ttm(x: np.ndarray) -> np.ndarray:
-    """Trailing twelve-month sums along the last axis (shorter at the start)."""
-    total = np.cumsum(x, axis=-1)
-    total[..., 12:] -= total[..., :-12].copy()
-    return total
-
-
-def _ratios_and_metrics(s: Scenario, g: Grid, L: dict, scheduled: np.ndarray) -> dict[str, np.ndarray]:
+def _metrics(s: Scenario, g: Grid, L: dict) -> dict[str, np.ndarray]:
     company = {c.name: c for c in s.companies}
     owners = [company[name] for name in g.companies]
-    service = _ttm(L["interest_usd"] + scheduled)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        L["dscr_ttm"] = np.where(service > 0, _ttm(L["ebitda_usd"] + L["integration_cost_usd"]) / service, np.nan)
-        L["loan_to_collateral"] = np.where((L["gpu_secured_debt_usd"] > 0) & (L["collateral_value_usd"] > 0),
-                                           L["gpu_secured_debt_usd"] / L["collateral_value_usd"], np.nan)
-    min_dscr = np.array([o.covenants.min_dscr or -np.inf for o in owners])[None, :, None]
-    max_ltc = np.array([o.covenants.max_loan_to_collateral or np.inf for o in owners])[None, :, None]
-    L["covenant_breach"] = ((L["dscr_ttm"] < min_dscr) | (L["loan_to_collateral"] > max_ltc)).astype(np.float64)
-
     discount = discount_factors([o.discount_rate for o in owners], g.M)
     npv = (L["fcf_usd"] * discount).sum(axis=2)                        # (R, C)
     values = company_values(s, g.companies, L)
@@ -271,6 +186,11 @@ def _ratios_and_metrics(s: Scenario, g: Grid, L: dict, scheduled: np.ndarray) ->
         "min_dscr": _nan_reduce(np.min, L["dscr_ttm"]),
         "max_loan_to_collateral": _nan_reduce(np.max, L["loan_to_collateral"]),
         "covenant_breach_months": L["covenant_breach"].sum(axis=2),
+        "breach_probability": L["covenant_breach"].max(axis=2),
+        "default_probability": L["defaulted"][:, :, -1],
+        "default_loss_usd": L["loss_given_default_usd"].sum(axis=2),
+        "forced_paydown_usd": L["forced_paydown_usd"].sum(axis=2),
+        "cash_swept_usd": L["cash_swept_usd"].sum(axis=2),
     }
     metrics = {
         "revenue_usd": external.sum(axis=(1, 2)),
@@ -286,6 +206,11 @@ def _ratios_and_metrics(s: Scenario, g: Grid, L: dict, scheduled: np.ndarray) ->
         "min_dscr": _nan_reduce(np.min, per_company["min_dscr"]),
         "max_loan_to_collateral": _nan_reduce(np.max, per_company["max_loan_to_collateral"]),
         "covenant_breach_months": per_company["covenant_breach_months"].sum(axis=1),
+        "breach_probability": per_company["breach_probability"].max(axis=1),
+        "default_probability": per_company["default_probability"].max(axis=1),
+        "default_loss_usd": per_company["default_loss_usd"].sum(axis=1),
+        "forced_paydown_usd": per_company["forced_paydown_usd"].sum(axis=1),
+        "cash_swept_usd": per_company["cash_swept_usd"].sum(axis=1),
     }
     for c, name in enumerate(g.companies):
         for metric, values in per_company.items():

@@ -85,7 +85,8 @@ def finance_notes(exp: Experiment) -> list[str]:
                 parts.append(f"highest GPU loan-to-collateral {np.nanmean(ltc):.2f}")
             parts.append(f"{breach:.1f} of {v.finance.lines['covenant_breach'].shape[2]} months in covenant breach"
                          if breach else "no covenant breach")
-            out.append(f"- {v.name}, {name}: " + "; ".join(parts) + " (replica means).")
+            out.append(f"- {v.name}, {name}: " + "; ".join(parts) + " (replica means); " + _lender_view(v, name, usd)
+                       + ".")
         lines = v.finance.lines
         for c, name in enumerate(v.finance.companies):   # a host living off one client
             fees = lines["hosting_fees_received_usd"][:, c].sum()
@@ -245,3 +246,20 @@ def _wilson(values: np.ndarray) -> tuple[float, float]:
 def _percent_ci(samples) -> str:
     mean, lo, hi = mean_ci95(np.asarray(samples, dtype=np.float64))
     return f"{mean:.1%}" + (f" [{lo:.1%}, {hi:.1%}]" if np.isfinite(lo) else "")
+
+
+def _lender_view(v, name: str, usd) -> str:
+    """A company's breach and default probabilities across replicas (Wilson intervals), its
+    lenders' expected loss, and what the borrowing base and sweeps took."""
+    m = v.metrics
+    parts = []
+    for metric, what in (("breach_probability", "a covenant breach"), ("default_probability", "a default")):
+        hits = m[f"{metric}[{name}]"]
+        lo, hi = _wilson(hits)
+        parts.append(f"{what} in {int(np.nansum(hits))} of {hits.size} replicas ({lo:.0%} to {hi:.0%})")
+    parts.append(f"expected loss to lenders {usd(np.mean(m[f'default_loss_usd[{name}]']))}")
+    for metric, what in (("forced_paydown_usd", "paid down to the borrowing base"),
+                         ("cash_swept_usd", "cash swept in breach")):
+        if np.mean(m[f"{metric}[{name}]"]) > 0:
+            parts.append(f"{what} {usd(np.mean(m[f'{metric}[{name}]']))}")
+    return "; ".join(parts)
