@@ -23,7 +23,8 @@ from sim.errors import ConfigError
 from sim.config.variants import setup
 from sim.experiment.runner import run_experiment
 from sim.engine.model import simulate
-from sim.experiment.sizing import parse_target, search, size
+from sim.experiment.search import smallest_meeting
+from sim.experiment.sizing import parse_target, size
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = yaml.safe_load((ROOT / "configs" / "examples" / "tiny.yaml").read_text())
@@ -325,10 +326,10 @@ def test_a_bad_sweep_is_bad_input(tmp_path):
 def test_search_finds_the_smallest_passing_value():
     for threshold in (1, 7, 100, 1000):
         seen = []
-        assert search(lambda v: seen.append(v) or v >= threshold, 10.0, True, 1, 4096, 1) == threshold
+        assert smallest_meeting(lambda v: seen.append(v) or v >= threshold, 10.0, True, 1, 4096, 1) == threshold
         assert len(seen) <= 20
-    assert search(lambda v: v >= 2.37, 1.0, False, 0.01, 100, 0.01) == pytest.approx(2.37, abs=0.011)
-    assert search(lambda v: False, 4.0, True, 1, 64, 1) is None
+    assert smallest_meeting(lambda v: v >= 2.37, 1.0, False, 0.01, 100, 0.01) == pytest.approx(2.37, abs=0.011)
+    assert smallest_meeting(lambda v: False, 4.0, True, 1, 64, 1) is None
 
 
 def test_sizing_matches_erlang_c(tmp_path, base):

@@ -192,3 +192,46 @@ def test_a_probability_across_replicas_has_wilsons_interval():
     assert got["ci95"][1] == pytest.approx(0.850, abs=0.001)
     every = summarize({"target_better_off_accepting": np.ones(4)})["target_better_off_accepting"]
     assert every["ci95"][1] == 1.0 and every["ci95"][0] == pytest.approx(0.510, abs=0.001)
+
+
+# ---------------------------------------------------------------- what flips the answer
+
+def _horizontal(tmp_path, breakevens):
+    for name in ("horizontal_common", "horizontal_merger", "horizontal_standalone"):
+        (tmp_path / f"{name}.yaml").write_text((ROOT / "configs" / "examples" / f"{name}.yaml").read_text())
+    merger = yaml.safe_load((tmp_path / "horizontal_merger.yaml").read_text())
+    merger["breakevens"] = breakevens
+    (tmp_path / "horizontal_merger.yaml").write_text(yaml.safe_dump(merger))
+    return tmp_path / "horizontal_merger.yaml"
+
+
+def test_a_breakeven_is_within_one_bisection_step_of_the_analytic_one(tmp_path):
+    """Synergies a year enter the buyer's free cash flow each calendar month by its hours' share,
+    so both the deal's NPV to the buyer and merged minus standalone NPV grow linearly with them,
+    at the NPV of $1 a year over the horizon; each crosses zero at -(its value without
+    synergies) / that slope. Found by bisection to 1/1000 of the range."""
+    high = 5.0e9
+    path = _horizontal(tmp_path, [{"path": "merger.synergy_usd_per_year", "low": 0, "high": high,
+                                   "metric": "deal_npv_usd"},
+                                  {"path": "merger.synergy_usd_per_year", "low": 0, "high": high}])
+    exp = api.run(path, replicas=2)
+    merged, base = exp.variants
+    deal_be, npv_be = exp.breakevens
+    s = merged.scenario
+    edges = [max(0.0, s.hours_from_start(m)) for m in merged.account.month_starts] + [s.horizon_h]
+    slope = sum((b - a) / 8760 * 1.10 ** (-(m + 1) / 12) for m, (a, b) in enumerate(zip(edges, edges[1:])))
+    deal = float(np.mean(merged.metrics["deal_npv_usd"]))
+    gap = float(np.mean(merged.metrics["npv_usd"] - base.metrics["npv_usd"]))
+    assert deal < 0 and gap < 0, "the example must need synergies for the test to say anything"
+    assert deal_be.rises and deal_be.configured == 0.0 and deal_be.difference == pytest.approx(deal)
+    assert deal_be.value == pytest.approx(-deal / slope, abs=high / 1000)
+    assert npv_be.value == pytest.approx(-gap / slope, abs=high / 1000)
+    assert npv_be.value < deal_be.value   # the whole pays before the buyer has paid its price
+    summary = exp.summary["breakevens"]
+    assert summary[0]["path"] == "merger.synergy_usd_per_year" and summary[0]["value"] == deal_be.value
+
+
+def test_breakevens_vary_only_money_inputs(tmp_path):
+    path = _horizontal(tmp_path, [{"path": "deployments[0].nodes", "low": 1, "high": 10}])
+    with pytest.raises(ConfigError, match=r"breakevens\[0\].path: .*under merger or companies"):
+        api.run(path, replicas=1)

@@ -125,6 +125,10 @@ def cross_problems(s: Scenario) -> list[str]:
         if offer is not None and (offer.target not in s.merger.members or offer.target == s.merger.into):
             checks.append(f"merger.offer.target: {offer.target!r} must be a member other than the buyer "
                           f"{s.merger.into!r}")
+    for i, b in enumerate(s.breakevens):
+        if not (b.path.startswith("merger.") or b.path.startswith("companies[")):
+            checks.append(f"breakevens[{i}].path: {b.path!r} is not a money input under merger or companies (the "
+                          f"engine's records are reused at every value tried)")
     for i, m in enumerate(s.maintenance):
         checks.append(_ref(m.site, sites, f"maintenance[{i}].site", "site"))
         if m.node_type is not None:

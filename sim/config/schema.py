@@ -619,6 +619,21 @@ class SchedulerConfig(Strict):
         return (False, *(c.preemptible for c in self.classes))
 
 
+class BreakevenSpec(Strict):
+    """Where the paired difference of `metric` (this variant minus its baseline; a deal metric
+    itself) changes sign as the money input at `path` moves within [low, high]."""
+    path: str
+    low: float
+    high: float
+    metric: Name = "npv_usd"
+
+    @model_validator(mode="after")
+    def _range(self):
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g}), both finite")
+        return self
+
+
 class Scenario(Strict):
     scenario: Name
     baseline: str | None = None
@@ -636,6 +651,7 @@ class Scenario(Strict):
     maintenance: list[Maintenance] = []
     scheduler: SchedulerConfig = SchedulerConfig()
     merger: Merger | None = None
+    breakevens: list[BreakevenSpec] = []   # with a baseline: the inputs' values that flip the answer
 
     @model_validator(mode="after")
     def _warmup_before_horizon(self):

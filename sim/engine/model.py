@@ -33,11 +33,12 @@ def engine_inputs(s: Scenario) -> dict:
     inputs give the same records for the same seed and replica (a merger that changes who owns
     the sites, not the fleet, its schedulers or its demand), so an experiment simulates them
     once. Left out: the scenario's names, seed and replica count (simulate takes the seed and
-    replica it runs); companies, the merger and the scheduler's scope, which enter only as the
+    replica it runs); companies, the merger, breakevens and the scheduler's scope, which enter only as the
     scheduler each deployment and tenant belongs to, numbered in the order the schedulers
     finish (so one pooled scheduler and one company's scheduler over the same nodes agree)."""
     data = s.model_dump(mode="json", exclude={"scenario": True, "baseline": True, "seed": True, "replicas": True,
-                                              "companies": True, "merger": True, "scheduler": {"scope"}})
+                                              "companies": True, "merger": True, "breakevens": True,
+                                              "scheduler": {"scope"}})
     deployments = [scheduler_key(s, s.deployment_owner(d)) for d in s.deployments]
     tenants = [scheduler_key(s, t.provider) for t in s.tenants]
     number = {key: i for i, key in enumerate(sorted(set(deployments) | set(tenants)))}

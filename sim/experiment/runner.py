@@ -30,6 +30,7 @@ from ..metering.jobstats import job_metrics
 from ..money.finance import Statements, statements
 from ..money.offer import offer_metrics
 from ..money.valuation import deal_metrics
+from .breakeven import breakevens
 from .cache import ReplicaCache, config_digest, replica_key
 from .executors import Executor
 from .progress import Progress
@@ -56,6 +57,7 @@ class Experiment:
     variants: list[VariantResult]      # the config first, then its baseline if any
     wall_s: float
     cache_folder: Path | None = None   # where finished replicas wait until the results are written
+    breakevens: list = field(default_factory=list)   # sim.experiment.breakeven.Breakeven, the config's
 
     @functools.cached_property
     def summary(self) -> dict:
@@ -64,6 +66,8 @@ class Experiment:
                "variants": {v.name: {"metrics": summarize(v.metrics)} for v in self.variants}}
         if len(self.variants) == 2:
             out["comparison"] = paired_comparison(self.variants[0].metrics, self.variants[1].metrics)
+        if self.breakevens:
+            out["breakevens"] = [dataclasses.asdict(b) for b in self.breakevens]
         return out
 
 
@@ -282,4 +286,8 @@ def run_setup(plan: Setup, backend: str = "auto", workers: int | None = None, qu
         if merged.scenario.merger.offer is not None:
             merged.metrics.update(offer_metrics(merged.scenario, merged.finance, base.scenario, base.finance,
                                                 [(run.seed, run.replica) for run in merged.runs]))
-    return Experiment(name, plan.seed, plan.replicas, runner.backend, variants, time.perf_counter() - t0, folder)
+    found = []
+    if len(variants) == 2 and variants[0].scenario.breakevens:
+        found = breakevens(variants[0], variants[1], plan.variants[0].raw, plan.variants[0].where, plan.seed)
+    return Experiment(name, plan.seed, plan.replicas, runner.backend, variants, time.perf_counter() - t0, folder,
+                      found)

@@ -30,6 +30,7 @@ from ..errors import ConfigError
 from ..metrics import METRICS, base_name, unit_of
 from .cache import ReplicaCache
 from .runner import Runner, scenarios_of
+from .search import smallest_meeting
 from .stats import summarize
 
 _TARGET = re.compile(r"^\s*([A-Za-z_][\w\[\]\.\-]*)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -141,39 +142,6 @@ def with_value(variant: Variant, path: str, value: float, whole: bool) -> tuple[
     return Variant.from_raw(raw, f"{variant.where} ({path}={value:g})"), fleet
 
 
-def search(evaluate, start: float, whole: bool, low: float, high: float, step: float) -> float | None:
-    """Smallest value in [low, high] for which evaluate(value) is True, assuming monotone."""
-    shrink = (lambda v: float(max(low, math.floor(v / 2)))) if whole else (lambda v: max(low, v / 2))
-    grow = (lambda v: float(min(high, max(v + 1, v * 2)))) if whole else (lambda v: min(high, max(v * 2, v + step)))
-    if evaluate(start):
-        hi = start
-        while True:
-            lo = shrink(hi)
-            if lo >= hi:
-                return hi
-            if not evaluate(lo):
-                break
-            hi = lo
-    else:
-        lo = start
-        while True:
-            hi = grow(lo)
-            if hi <= lo:
-                return None
-            if evaluate(hi):
-                break
-            lo = hi
-    while hi - lo > step:
-        mid = float(math.floor((lo + hi) / 2)) if whole else (lo + hi) / 2
-        if mid <= lo or mid >= hi:
-            break
-        if evaluate(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
 def size(config: str | Path, target: Target, vary: str, *, seed: int | None = None, replicas: int | None = None,
          low: float | None = None, high: float | None = None, step: float | None = None, backend: str = "auto",
          workers: int | None = None, executor: str = "local", dask_address: str | None = None,
@@ -215,7 +183,7 @@ def size(config: str | Path, target: Target, vary: str, *, seed: int | None = No
             return probes[value].met
 
         try:
-            answer = search(evaluate, start, whole, low, high, step)
+            answer = smallest_meeting(evaluate, start, whole, low, high, step)
         except ConfigError:   # bad input found mid-search (an unknown metric, a value that does not fit)
             ReplicaCache(folder).clear()
             raise

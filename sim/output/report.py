@@ -50,6 +50,33 @@ def _answer_sentences(exp: Experiment) -> list[str]:
     return out
 
 
+def _what_flips(exp: Experiment) -> list[str]:
+    """The configured breakevens, and for an offer the buyer's price at which the target's
+    holders are indifferent (closed form: their standalone value per share, less cash, over
+    the exchange ratio)."""
+    out = []
+    for b in exp.breakevens:
+        paired = b.metric in exp.variants[1].metrics
+        what = f"{exp.variants[0].name} minus {exp.variants[1].name} `{b.metric}`" if paired else f"`{b.metric}`"
+        now = (f"it is {fmt_value(b.configured)} here, where the {'difference' if paired else 'value'} is "
+               f"{fmt_value(b.difference, unit_of(b.metric))}")
+        if b.value is None:
+            out.append(f"{what} keeps its sign for `{b.path}` from {fmt_value(b.low)} to {fmt_value(b.high)} ({now}).")
+        else:
+            side = "above" if b.rises else "below"
+            out.append(f"{what} is above zero if `{b.path}` is {side} **{fmt_value(b.value)}** ({now}).")
+    merger = exp.variants[0].scenario.merger
+    if merger is not None and merger.offer is not None:
+        offer = merger.offer
+        worth = float(np.nanmean(exp.variants[0].metrics["target_standalone_value_per_share_usd"]))
+        price = (worth - offer.cash_per_share_usd) / offer.exchange_ratio
+        collar = " (within its collar)" if offer.collar else ""
+        out.append(f"{offer.target}'s holders are better off accepting if {merger.into}'s price at close is above "
+                   f"**${price:,.2f}**{collar}: the offer then beats their standalone value of ${worth:,.2f} a share "
+                   f"(it was ${offer.buyer_share_price_usd:,.2f} at signing).")
+    return out
+
+
 def _capacity_section(doc: Document, exp: Experiment) -> None:
     doc.heading("Is capacity enough?")
     bullets = []
@@ -110,6 +137,10 @@ def report_document(exp: Experiment) -> Document:
     paired = len(names) == 2
     doc = Document(f"{names[0]} against {names[1]}" if paired else exp.name)
     doc.heading("The answer")
+    flips = _what_flips(exp)
+    if flips:
+        doc.para("What flips the answer (each found on the same replicas, all else as configured):")
+        doc.bullets(flips)
     if paired:
         doc.para(f"**{names[0]}** against its baseline **{names[1]}** on the same demand: {exp.replicas} paired "
                  f"replicas (common random numbers), seed {exp.seed}, backend {exp.backend}. Differences are "
