@@ -358,3 +358,74 @@ def test_a_long_include_chain_is_refused(tmp_path):
     cfg = tmp_path / "scenario.yaml"
     cfg.write_text(TINY_TEXT + "include: part0.yaml\n")
     assert_bad_input(cfg, tmp_path / "out", (), ("more than 32 files",))
+
+
+def test_an_out_the_filesystem_refuses_is_a_one_line_error(tmp_path):
+    """/proc lets root pass os.access but refuses new folders: found before any simulation."""
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY_TEXT)
+    proc = run_cli(cfg, Path("/proc/fleetsim-results"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: --out: cannot write under /proc")
+
+
+def test_a_cache_that_is_a_file_is_a_one_line_error(tmp_path):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY_TEXT)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".cache").write_text("mine")
+    proc = run_cli(cfg, out)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"--out: {out / '.cache'} is not a folder" in proc.stderr and "--no-cache" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".cache"] and (out / ".cache").read_text() == "mine"
+    assert run_cli(cfg, out, "--no-cache").returncode == 0   # without the cache it runs
+
+
+def test_a_full_disk_names_the_file_and_leaves_the_folder_as_it_was(tmp_path, monkeypatch, capsys):
+    """ENOSPC while jobs.csv is written (made deterministic by a writer that raises it): exit 1,
+    one line naming OUT/tiny/jobs.csv, no results folder and no temporary one left."""
+    import errno
+    import os
+
+    from sim.cli.main import main
+    from sim.output import results
+
+    def full(exp, path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(results, "_write_jobs", full)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY_TEXT)
+    out = tmp_path / "out"
+    assert main([str(cfg), "--out", str(out), "--quiet", "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: cannot write {out / 'tiny' / 'jobs.csv'}: "
+                                                   f"No space left on device"), err
+    assert [p.name for p in out.iterdir()] == []
+
+
+def test_a_ctrl_c_a_library_swallows_while_writing_still_ends_the_run(tmp_path, monkeypatch, capsys):
+    """The SIGINT handler raises inside the report writer, which swallows it (as a library
+    callback does): the run still ends with exit 130 and no results folder."""
+    import signal
+
+    from sim.cli.main import main
+    from sim.output import report
+
+    real = report.write_report
+
+    def swallowing(exp, folder):
+        try:
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)   # the interrupt, as it arrives
+        except KeyboardInterrupt:
+            pass                                                  # ... and a callback drops it
+        real(exp, folder)
+
+    monkeypatch.setattr(report, "write_report", swallowing)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY_TEXT)
+    out = tmp_path / "out"
+    assert main([str(cfg), "--out", str(out), "--quiet", "--no-cache"]) == 130
+    assert capsys.readouterr().err == "interrupted: no results written\n"
+    assert not (out / "tiny").exists() and not [p for p in out.iterdir() if p.name.startswith(".tiny")]

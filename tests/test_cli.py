@@ -79,3 +79,28 @@ def test_warnings_go_to_stderr_and_the_table_to_stdout(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "warning: " in proc.stderr and "demand exceeds capacity" in proc.stderr
     assert "warning: " not in proc.stdout and "gpu_utilization" in proc.stdout
+
+
+INTERRUPT_AT = """
+import builtins, sys
+real = builtins.__import__
+def interrupting(name, *args, **kwargs):
+    if name == {target!r} or name.endswith({target!r}):
+        raise KeyboardInterrupt
+    return real(name, *args, **kwargs)
+builtins.__import__ = interrupting
+from sim.__main__ import entry
+sys.argv = ["sim", {config!r}, "--out", {out!r}, "--quiet"]
+sys.exit(entry())
+"""
+
+
+@pytest.mark.parametrize("target", ["cli", "experiment.runner"])
+def test_an_interrupt_while_the_layers_load_is_one_line_and_exit_130(tmp_path, target):
+    """Ctrl-C as the command's modules are imported (before any handler of a command), made
+    deterministic by an import that raises it: one line on stderr, exit 130, nothing written."""
+    code = INTERRUPT_AT.format(target=target, config=str(TINY), out=str(tmp_path / "out"))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "interrupted: no results written\n"
+    assert not (tmp_path / "out").exists()

@@ -1,7 +1,8 @@
 """Command line: every command's flags and exit codes (a run, `size`, `fit`); run, print the
 comparison, write results.
 
-Exit codes: 0 ok, 2 bad input (config, trace, flags), 1 internal error, 130 interrupted. The
+Exit codes: 0 ok, 2 bad input (config, trace, flags), 1 internal error or results that cannot be
+written (one line naming the path), 130 interrupted. The
 layers that simulate and write are imported inside the handler, so `--help` and flag errors
 stay fast and an interrupt while they load is reported like any other.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 import traceback
 import urllib.parse
@@ -21,7 +23,7 @@ from kernels import BackendError
 
 from .. import __version__
 from ..config.types import MAX_REPLICAS
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..inputs.fit import fit_trace, render
 from ..inputs.traces import TRACE_FORMATS, load_trace
 from .flags import finite, whole_number
@@ -80,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "`python -m sim` are the same program; `run` is the default command, so "
                             f"`{prog} CONFIG` runs CONFIG. `{prog} COMMAND --help` explains each command.",
                 epilog="Exit codes: 0 ok, 2 bad input (config, trace, series, flags: one line naming the place, "
-                       "nothing written), 1 internal error, 130 interrupted (rerun the command to resume).")
+                       "nothing written), 1 internal error or results that cannot be written (one line naming the "
+                       "path), 130 interrupted (rerun the command to resume).")
     p.add_argument("--version", action="version", version=f"fleetsim {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser, title="commands")
     run = sub.add_parser("run", help="simulate a scenario and its baseline, write OUT/<scenario>/ (the default)",
@@ -197,10 +200,25 @@ def _check_flags(args) -> str | None:
         return f"--out: {existing} is not a folder"
     if not os.access(existing, os.W_OK):
         return f"--out: cannot write under {existing}"
+    try:   # a folder made and removed at once: some filesystems (/proc) refuse what access() allows
+        os.rmdir(tempfile.mkdtemp(prefix=".fleetsim-probe-", dir=existing))
+    except OSError as exc:
+        return f"--out: cannot write under {existing}: {exc.strerror or exc}"
+    cache = out / ".cache"
+    if not getattr(args, "no_cache", True) and (cache.exists() or cache.is_symlink()) and not cache.is_dir():
+        return f"--out: {cache} is not a folder (finished replicas are kept there): move it, or use --no-cache"
     return None
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:   # one that lands outside a command's own handler (parsing flags, loading a layer)
+        print("interrupted: no results written", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     argv = with_command(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -229,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         kept = f"; finished replicas are kept in {cache_root}/ and the same command resumes from them" \
             if cache_root is not None and cache_root.is_dir() else ""

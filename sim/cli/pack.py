@@ -7,7 +7,7 @@ import sys
 import time
 
 from ..engine.packing import RULES
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from .flags import finite, whole_number
 def add_pack_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("pods", help="openb pod list (cpu_milli, memory_mib, num_gpu, gpu_milli[, gpu_spec]); .gz is read")
@@ -70,6 +70,9 @@ def pack(args) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: no results written", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ from kernels.stats import mean_ci95
 
 from ..experiment.runner import Experiment
 from ..experiment.stats import proportion_ci95
+from ..metrics import interval_bounds
 from ..money.contracts import hosting_contract_value_usd
 from .tables import fmt_value
 
@@ -46,9 +47,11 @@ def finance_notes(exp: Experiment) -> list[str]:
     def usd(x) -> str:
         return f"USD {fmt_value(float(x), 'USD')}"
 
-    def with_ci(samples) -> str:
+    def with_ci(samples, floor: float = -np.inf) -> str:
+        """Mean and 95% interval; `floor`: the least the amount can be (0 for fees and credits),
+        which the interval never goes below."""
         mean, lo, hi = mean_ci95(np.asarray(samples, dtype=np.float64))
-        return usd(mean) + (f" [{fmt_value(float(lo), 'USD')}, {fmt_value(float(hi), 'USD')}]"
+        return usd(mean) + (f" [{fmt_value(max(float(lo), floor), 'USD')}, {fmt_value(float(hi), 'USD')}]"
                             if np.isfinite(lo) else "")
 
     out = []
@@ -65,7 +68,7 @@ def finance_notes(exp: Experiment) -> list[str]:
             m = int(np.argmax([mean[k:k + 12].sum() for k in range(max(1, mean.size - 11))]))
             full_ramp[v.name] = m
             out.append(f"- {v.name}: the clients' annual hosting bill at full ramp (largest 12 months, from "
-                       f"{v.account.month_starts[m]:%Y-%m}): {with_ci(fees[:, m:m + 12].sum(axis=1))}.")
+                       f"{v.account.month_starts[m]:%Y-%m}): {with_ci(fees[:, m:m + 12].sum(axis=1), floor=0.0)}.")
     if len(exp.variants) == 2 and exp.variants[0].scenario.merger and exp.variants[0].scenario.merger.into \
             in exp.variants[1].finance.companies:
         out += _merger_notes(exp, full_ramp, usd, with_ci)
@@ -102,7 +105,7 @@ def finance_notes(exp: Experiment) -> list[str]:
     credits = [v for v in exp.variants if np.nanmean(v.metrics["sla_credits_usd"]) > 0]
     if any(h.delivery_delay for h in contracts.hosting_contracts) or credits:
         out.append("- SLA credits to tenants for reserved GPUs not delivered (late, failed or oversold capacity): "
-                   + "; ".join(f"{v.name} {with_ci(v.metrics['sla_credits_usd'])}" for v in exp.variants) + ".")
+                   + "; ".join(f"{v.name} {with_ci(v.metrics['sla_credits_usd'], floor=0.0)}" for v in exp.variants) + ".")
     return ["", "## Finance", ""] + out
 
 
@@ -220,7 +223,7 @@ def _verdict_with_terminal_value(merged, base, into: str, usd, with_ci) -> str:
 def _offer_note(merged, into: str, with_ci) -> str:
     """Per share of each holder group: the offer at close against standalone value."""
     offer, m = merged.scenario.merger.offer, merged.metrics
-    per_share = lambda name: with_ci(m[name]).replace("USD ", "$")
+    per_share = lambda name: with_ci(m[name], floor=interval_bounds(name)[0]).replace("USD ", "$")
     accept = m["target_better_off_accepting"]
     lo, hi = _wilson(accept)
     collar = (f"a collar from ${offer.collar.min_price_usd:g} to ${offer.collar.max_price_usd:g}" if offer.collar

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import __version__
 from ..engine.records import JobTable
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..experiment.cache import pid_alive
 from ..experiment.runner import Experiment
 from ..metering.jobstats import censored_wait_h
@@ -68,30 +68,65 @@ def check_replaceable(out_root: str | Path, name: str) -> None:
 
 def publish(out_root: str | Path, name: str, fill) -> Path:
     """Build OUT/<name>/ with fill(folder) in a hidden temporary folder beside it, then swap it
-    into place. Any failure or Ctrl-C while building removes the temporary folder; Ctrl-C is
-    held back during the swap itself, so the result is always the old one or the new one. Only
+    into place. Any failure or Ctrl-C while building removes the temporary folder (a Ctrl-C that
+    a library swallowed too); Ctrl-C is held back during the swap itself, so the result is
+    always the old one or the new one. Only
     a folder an earlier run published is replaced (`check_replaceable`)."""
     check_replaceable(out_root, name)
     out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(out_root, name)
     final = out_root / name
     tmp = out_root / f".{name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        fill(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     old = out_root / f".{name}.old-{os.getpid()}"
-    with _sigint_held():
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(out_root, name)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        try:
+            with _Interrupts() as interrupts:
+                fill(tmp)
+                interrupts.check()   # one a library swallowed while writing still ends the run here
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        with _sigint_held():
+            if final.exists():
+                final.rename(old)
+            tmp.rename(final)
+    except OSError as exc:   # a full disk, a folder that refuses files: say which, in one line
+        if old.exists() and not final.exists():
+            old.rename(final)   # the swap failed halfway: the earlier results go back
+        shutil.rmtree(tmp, ignore_errors=True)
+        where = str(exc.filename or out_root).replace(str(tmp), str(final))
+        raise OutputError(f"cannot write {where}: {exc.strerror or exc}; {final} is as it was before") from None
     shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+class _Interrupts:
+    """Ctrl-C while results are written: raised at once, as Python does, and also remembered,
+    so that one a library callback swallows (a matplotlib or finalizer callback prints it and
+    goes on) still ends the run at the next safe point, before anything is swapped into place."""
+
+    def __enter__(self):
+        self.seen = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 @contextlib.contextmanager
