@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels import BackendError
-
 from .. import __version__
 from ..config.types import MAX_REPLICAS
-from ..errors import ConfigError, OutputError
+from ..errors import ConfigError
 from ..inputs.fit import fit_trace, render
 from ..inputs.traces import TRACE_FORMATS, load_trace
+from .exits import ONE_LINE_ERRORS, one_line_exit
 from .flags import finite, whole_number
 from .inspect import inspect
 from .pack import add_pack_arguments, pack
@@ -244,12 +243,8 @@ def _main(argv: list[str] | None) -> int:
         if sizing:
             return _size(args, opts)
         return _run(args, opts)
-    except (ConfigError, BackendError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OutputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except ONE_LINE_ERRORS as exc:
+        return one_line_exit(exc)
     except KeyboardInterrupt:
         kept = f"; finished replicas are kept in {cache_root}/ and the same command resumes from them" \
             if cache_root is not None and cache_root.is_dir() else ""

@@ -7,7 +7,8 @@ import sys
 import time
 
 from ..engine.packing import RULES
-from ..errors import ConfigError, OutputError
+from ..errors import ConfigError
+from .exits import ONE_LINE_ERRORS, one_line_exit
 from .flags import finite, whole_number
 def add_pack_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("pods", help="openb pod list (cpu_milli, memory_mib, num_gpu, gpu_milli[, gpu_spec]); .gz is read")
@@ -67,12 +68,8 @@ def pack(args) -> int:
         meta = {"pods": args.pods, "nodes": args.nodes, "rules": args.rules, "seeds": seeds,
                 "inflation": args.inflation, "gpus": int(nodes.gpus.sum()), "published": args.published}
         out = write_packing(fills, meta, published, args.out)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OutputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except ONE_LINE_ERRORS as exc:
+        return one_line_exit(exc)
     except KeyboardInterrupt:
         print("interrupted: no results written", file=sys.stderr)
         return 130

@@ -17,8 +17,7 @@ import numpy as np
 from ..config import yamlpath
 from ..config.variants import Variant
 from ..money.finance import statements
-from ..money.offer import offer_metrics
-from ..money.valuation import deal_metrics
+from ..money.offer import merger_metrics
 from .search import smallest_meeting
 
 
@@ -40,9 +39,8 @@ def _difference(merged, base, variant: Variant, metric: str, seed: int) -> float
     s = scenarios[0]
     fin = statements(s, merged.account, merged.runs)
     values = dict(fin.metrics)
-    values.update(deal_metrics(s, fin, base.scenario, base.finance))
-    if s.merger is not None and s.merger.offer is not None:
-        values.update(offer_metrics(s, fin, base.scenario, base.finance, [(r.seed, r.replica) for r in merged.runs]))
+    if s.merger is not None:
+        values.update(merger_metrics(s, fin, base.scenario, base.finance, [(r.seed, r.replica) for r in merged.runs]))
     paired = values[metric] - base.metrics[metric] if metric in base.metrics else values[metric]
     return float(np.nanmean(paired))
 

@@ -28,8 +28,7 @@ from ..errors import ConfigError, InvariantError
 from ..metering.accounting import VariantAccount, account
 from ..metering.jobstats import job_metrics
 from ..money.finance import Statements, statements
-from ..money.offer import offer_metrics
-from ..money.valuation import deal_metrics
+from ..money.offer import merger_metrics
 from .breakeven import breakevens
 from .cache import ReplicaCache, config_digest, replica_key
 from .executors import Executor
@@ -282,10 +281,8 @@ def run_setup(plan: Setup, backend: str = "auto", workers: int | None = None, qu
         variants = runner.results(built, plan.seed)
     if len(variants) == 2 and variants[0].scenario.merger is not None:   # the buyer's view, paired by replica
         merged, base = variants
-        merged.metrics.update(deal_metrics(merged.scenario, merged.finance, base.scenario, base.finance))
-        if merged.scenario.merger.offer is not None:
-            merged.metrics.update(offer_metrics(merged.scenario, merged.finance, base.scenario, base.finance,
-                                                [(run.seed, run.replica) for run in merged.runs]))
+        merged.metrics.update(merger_metrics(merged.scenario, merged.finance, base.scenario, base.finance,
+                                             [(run.seed, run.replica) for run in merged.runs]))
     found = []
     if len(variants) == 2 and variants[0].scenario.breakevens:
         found = breakevens(variants[0], variants[1], plan.variants[0].raw, plan.variants[0].where, plan.seed)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config.schema import Offer, Scenario
 from ..rng import stream
-from .valuation import company_values
+from .valuation import company_values, deal_metrics
 
 
 def buyer_price_at_close(offer: Offer, draws: list[tuple[int, int]]) -> np.ndarray:
@@ -68,3 +68,12 @@ def offer_metrics(merged_s: Scenario, merged, base_s: Scenario, base, draws) -> 
             "target_standalone_value_per_share_usd": target_value,
             "buyer_standalone_value_per_share_usd": buyer_before, "buyer_value_per_share_after_usd": buyer_after,
             "buyer_accretion": accretion, "target_better_off_accepting": (offered > target_value).astype(np.float64)}
+
+
+def merger_metrics(merged_s: Scenario, merged, base_s: Scenario, base, draws) -> dict[str, np.ndarray]:
+    """Everything a merger adds to the merged variant's metrics: the buyer's view of the deal
+    (`sim.money.valuation.deal_metrics`) and, with an offer, its value per share."""
+    out = deal_metrics(merged_s, merged, base_s, base)
+    if merged_s.merger.offer is not None:
+        out.update(offer_metrics(merged_s, merged, base_s, base, draws))
+    return out
