@@ -14,13 +14,15 @@ app = marimo.App(width="medium")
 
 @app.cell
 def _():
+    import html
+
     import marimo as mo
     import matplotlib.pyplot as plt
     import numpy as np
     from pathlib import Path
 
     from sim import api
-    return Path, api, mo, np, plt
+    return Path, api, html, mo, np, plt
 
 
 @app.cell
@@ -37,15 +39,15 @@ def _(Path, folder_input):
 
 
 @app.cell
-def _(api, mo, results_dir):
+def _(api, html, mo, results_dir):
     mo.stop(not (results_dir / "summary.json").exists(),
-            mo.md(f"No results in `{results_dir}`: run `python -m sim configs/merged.yaml` first."))
+            mo.md(f"No results in {html.escape(str(results_dir))}: run `python -m sim configs/merged.yaml` first."))
     results = api.load_results(results_dir)
     return (results,)
 
 
 @app.cell
-def _(mo, results):
+def _(html, mo, results):
     def fmt(x):
         return "n/a" if x is None else f"{x:,.4g}"
 
@@ -53,7 +55,9 @@ def _(mo, results):
                    results.variants[1]: fmt(r.baseline), "difference": fmt(r.delta),
                    "95% CI": f"[{fmt(r.ci95[0])}, {fmt(r.ci95[1])}]",
                    "significant": "yes" if r.significant else "no"} for r in results.comparison()]
-    mo.vstack([mo.md(f"## {results.summary['scenario']}: {' against '.join(results.variants)}"),
+    # names come from a results file: shown as text, never as markup
+    _title = html.escape(f"{results.summary['scenario']}: {' against '.join(results.variants)}")
+    mo.vstack([mo.md(f"## {_title}"),
                mo.ui.table(table_rows, selection=None) if table_rows else
                mo.md("This run has no baseline to compare against.")])
     return (table_rows,)

@@ -116,3 +116,20 @@ def test_what_if_edits_by_name_and_scales_uncertain_prices(tmp_path):
     assert all(120.0 <= x <= 140.0 for x in draws)
     with pytest.raises(ConfigError, match="edits: "):
         api.what_if(config, edits={"scheduler..policy!!": "fifo"}, replicas=1)
+
+
+@needs_marimo
+def test_the_notebook_shows_names_from_a_results_file_as_text(tmp_path):
+    """A results folder is a file anyone can edit: a scenario name with markup is escaped."""
+    config = two_clouds(tmp_path)
+    assert run_cli(config, "--out", tmp_path / "out", "--quiet").returncode == 0
+    folder = tmp_path / "out" / "merged"
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["scenario"] = '<img src=x onerror="alert(1)">'
+    (folder / "summary.json").write_text(json.dumps(summary))
+    spec = importlib.util.spec_from_file_location("explore", ROOT / "notebooks" / "explore.py")
+    notebook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(notebook)
+    outputs, _ = notebook.app.run(defs={"results_dir": folder})
+    shown = " ".join(o.text for o in outputs if isinstance(getattr(o, "text", None), str))
+    assert "&lt;img src=x" in shown and "<img src=x" not in shown
