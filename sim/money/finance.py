@@ -45,7 +45,6 @@ Conventions (sim/money/contracts.py states those of tenant and hosting contracts
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +60,6 @@ from .contracts import (
     book_hosting,
     book_legacy,
     book_tenants,
-    rate_value,
 )
 from .debt import loan_schedules, months_between, run_debt
 from .valuation import company_values, discount_factors, irr, payback_years

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config.schema import Offer, Scenario
 from ..rng import stream
-from .valuation import company_values, deal_metrics
+from .valuation import deal_metrics, npv_with_terminal
 
 
 def buyer_price_at_close(offer: Offer, draws: list[tuple[int, int]]) -> np.ndarray:
@@ -43,7 +43,7 @@ def ratio_applied(offer: Offer, price: np.ndarray) -> np.ndarray:
 
 def _value_and_net_debt(s: Scenario, statements, company: str) -> tuple[np.ndarray, np.ndarray]:
     c = statements.companies.index(company)
-    npv = company_values(s, statements.companies, statements.lines)["npv_with_terminal_usd"][:, c]
+    npv = npv_with_terminal(s, statements.companies, statements.lines)[:, c]   # no IRR search needed here
     return npv, statements.lines["debt_outstanding_usd"][:, c, 0]
 
 

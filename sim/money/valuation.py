@@ -114,16 +114,28 @@ def payback_years(flows: np.ndarray, first_month: int = 1) -> np.ndarray:
     return out
 
 
-def company_values(s: Scenario, companies: list[str], lines: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per company (replicas, companies): terminal value, NPV with it, IRR and payback of free
-    cash flow with the terminal value in the last month."""
+def _with_terminal(s: Scenario, companies: list[str], lines: dict[str, np.ndarray]):
+    """Terminal values (replicas, companies), free cash flow with them in the last month, and
+    its NPV at each company's rate."""
     by_name = {c.name: c for c in s.companies}
     discount = discount_factors([by_name[n].discount_rate for n in companies], lines["fcf_usd"].shape[2])
     tv = terminal_values(s, companies, lines)
     with_tv = lines["fcf_usd"].copy()
     with_tv[:, :, -1] += tv
-    return {"terminal_value_usd": tv, "npv_with_terminal_usd": (with_tv * discount).sum(axis=2),
-            "irr": irr(with_tv), "payback_years": payback_years(lines["fcf_usd"])}
+    return tv, with_tv, (with_tv * discount).sum(axis=2)
+
+
+def npv_with_terminal(s: Scenario, companies: list[str], lines: dict[str, np.ndarray]) -> np.ndarray:
+    """(replicas, companies) NPV of free cash flow with the terminal value."""
+    return _with_terminal(s, companies, lines)[2]
+
+
+def company_values(s: Scenario, companies: list[str], lines: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per company (replicas, companies): terminal value, NPV with it, IRR and payback of free
+    cash flow with the terminal value in the last month."""
+    tv, with_tv, npv = _with_terminal(s, companies, lines)
+    return {"terminal_value_usd": tv, "npv_with_terminal_usd": npv, "irr": irr(with_tv),
+            "payback_years": payback_years(lines["fcf_usd"])}
 
 
 def deal_metrics(merged_s: Scenario, merged, base_s: Scenario, base) -> dict[str, np.ndarray]:

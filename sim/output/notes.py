@@ -10,6 +10,7 @@ from ..experiment.runner import Experiment
 from ..experiment.stats import proportion_ci95
 from ..metrics import interval_bounds
 from ..money.contracts import hosting_contract_value_usd
+from ..money.valuation import discount_factors
 from .tables import fmt_value
 
 
@@ -144,10 +145,8 @@ def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
 
     def pv(v, lines, sign=1.0):
         """Present value per replica of lines summed over the variant's companies."""
-        rates = np.array([next(c.discount_rate for c in v.scenario.companies if c.name == n)
-                          for n in v.finance.companies])
-        months = v.finance.lines["fcf_usd"].shape[2]
-        discount = (1 + rates[:, None]) ** (-(np.arange(months)[None, :] + 1) / 12)
+        rates = [next(c.discount_rate for c in v.scenario.companies if c.name == n) for n in v.finance.companies]
+        discount = discount_factors(rates, v.finance.lines["fcf_usd"].shape[2])
         return sign * sum((v.finance.lines[k] * discount).sum(axis=(1, 2)) for k in lines)
 
     value = merged.metrics["npv_usd"] - base.metrics[f"npv_usd[{into}]"]
