@@ -377,7 +377,9 @@ def _mining(base, merged=False, own_plan=False):
     base["start"] = "2026-01-01"
     base["horizon"] = "1y"
     base["companies"] = [{"name": "miner"}, {"name": "cloud"}]
-    plan = {"start": "2026-03-01", "months": 2, "capex_usd_per_mw": 1e6, "converted_usd_per_mw_year": 2e5}
+    # leased at $2e5 per MW-year of critical IT (a kW-month is 730 h), at PUE 1, no lease-up
+    plan = {"start": "2026-03-01", "months": 2, "capex_usd_per_mw": 1e6, "pue_after": 1.0,
+            "lease_usd_per_kw_month": 2e5 * 730 / 8760 / 1000}
     base["sites"][0].update(owner="miner", legacy_loads=[{
         "name": "btc", "mw": 10, "revenue_usd_per_mw_year": 5e5, "power_usd_per_mwh": 40.0,
         "opex_usd_per_mw_year": 1e4, **({"conversion": plan} if own_plan else {})}])

@@ -47,8 +47,7 @@ def test_main_job_writes_the_contract(main_job):
         assert (folder / name).stat().st_size > 0, name
     summary = json.loads((folder / "summary.json").read_text())
     assert list(summary) == ["scenario", "seed", "replicas", "backend", "variants", "comparison", "breakevens"]
-    assert [b["path"] for b in summary["breakevens"]] == ["merger.convert_legacy_loads.converted_usd_per_mw_year"] * 2 \
-        + ["merger.price_usd"]
+    assert [b["path"] for b in summary["breakevens"]] == ["merger.synergy_usd_per_year"] * 2 + ["merger.price_usd"]
     assert all(b["value"] is not None and b["low"] <= b["value"] <= b["high"] for b in summary["breakevens"])
     assert summary["scenario"] == "merged" and summary["replicas"] == 2 and summary["backend"] == "numpy"
     assert set(summary["variants"]) == {"merged", "standalone"}

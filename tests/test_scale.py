@@ -396,8 +396,8 @@ def test_report_opens_with_the_answer_and_is_self_contained(tmp_path):
     (folder,) = tmp_path.iterdir()
     md = (folder / "report.md").read_text()
     sections = [line for line in md.splitlines() if line.startswith("## ")]
-    assert sections[:5] == ["## The answer", "## Is capacity enough?", "## Energy and carbon", "## Finance",
-                            "## Sensitivity"]
+    assert sections[:6] == ["## The answer", "## Is capacity enough?", "## Fleet and demand", "## Energy and carbon",
+                            "## Finance", "## Sensitivity"]
     assert "significant" in md.split("## Is capacity enough?")[0]
     for image in (line[line.index("(") + 1:-1] for line in md.splitlines() if line.startswith("![")):
         assert (folder / image).stat().st_size > 0

@@ -19,10 +19,10 @@ from sim.money.valuation import irr, owned_mw, payback_years, terminal_values
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _lines(months=24, fcf=100.0, ebitda=50.0, integration=0.0):
+def _lines(months=24, fcf=100.0, ebitda=50.0, integration=0.0, gpus_resale=0.0):
     shape = (1, 1, months)
     return {"fcf_usd": np.full(shape, fcf), "ebitda_usd": np.full(shape, ebitda),
-            "integration_cost_usd": np.full(shape, integration)}
+            "integration_cost_usd": np.full(shape, integration), "collateral_value_usd": np.full(shape, gpus_resale)}
 
 
 def _company(base, **terminal_value):
@@ -49,11 +49,14 @@ def test_per_mw_counts_owned_critical_it_and_converted_load(base):
     base["horizon"] = "1y"
     base["sites"][0]["legacy_loads"] = [{"name": "mine", "mw": 40.0, "revenue_usd_per_mw_year": 0.5e6,
                                          "power_usd_per_mwh": 40.0,
-                                         "conversion": {"start": "2026-07-05", "months": 12, "capex_usd_per_mw": 1e6}}]
+                                         "conversion": {"start": "2026-07-05", "months": 12, "capex_usd_per_mw": 1e6,
+                                                        "pue_after": 1.0}}]
     s = _company(base, method="per_mw", usd_per_mw=8e6)
     mw = 100.0 + 40.0 * (8760 - 181 * 24) / 8760
     assert owned_mw(s, "a") == pytest.approx(mw, rel=1e-12)
     assert terminal_values(s, ["a"], _lines())[0, 0] == pytest.approx(8e6 * mw, rel=1e-12)
+    # the GPUs it owns at the horizon count at their resale value besides the powered MW
+    assert terminal_values(s, ["a"], _lines(gpus_resale=3e6))[0, 0] == pytest.approx(8e6 * mw + 3e6, rel=1e-12)
 
 
 def test_gordon_growth_must_be_below_the_discount_rate(base):
@@ -106,10 +109,12 @@ def test_the_deal_is_merged_minus_standalone_less_the_price(tmp_path):
     price = merged.scenario.merger.price_usd
     np.testing.assert_allclose(m["deal_npv_usd"], m["npv_usd"] - b["npv_usd[east]"] - price, rtol=1e-12)
     horizon_years = merged.finance.lines["fcf_usd"].shape[2] / 12
-    moved = 8e6 * 1.0 * 1.10 ** -horizon_years
+    gpus = lambda v, company: v.finance.lines["collateral_value_usd"][:, v.finance.companies.index(company), -1]
+    moved = (8e6 * 1.0 + gpus(base, "west")) * 1.10 ** -horizon_years   # west's MW and GPUs at resale value
     np.testing.assert_allclose(m["deal_npv_with_terminal_usd"] - m["deal_npv_usd"], moved, rtol=1e-9)
     np.testing.assert_allclose(m["terminal_value_usd"], b["terminal_value_usd"], rtol=1e-12)   # MW move, not grow
-    assert m["npv_with_terminal_usd"][0] == pytest.approx(m["npv_usd"][0] + 8e6 * 2 * 1.10 ** -horizon_years)
+    assert m["npv_with_terminal_usd"][0] == pytest.approx(
+        m["npv_usd"][0] + (8e6 * 2 + gpus(merged, "east")[0]) * 1.10 ** -horizon_years)
     summary = exp.summary["variants"][merged.name]["metrics"]
     assert summary["deal_irr"]["unit"] == "fraction" and "deal_payback_years" in summary
 

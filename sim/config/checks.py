@@ -129,6 +129,7 @@ def cross_problems(s: Scenario) -> list[str]:
         if not (b.path.startswith("merger.") or b.path.startswith("companies[")):
             checks.append(f"breakevens[{i}].path: {b.path!r} is not a money input under merger or companies (the "
                           f"engine's records are reused at every value tried)")
+    checks += _fleet_and_market_problems(s, companies, sites, node_types)
     for i, m in enumerate(s.maintenance):
         checks.append(_ref(m.site, sites, f"maintenance[{i}].site", "site"))
         if m.node_type is not None:
@@ -145,18 +146,70 @@ def cross_problems(s: Scenario) -> list[str]:
     problems = [problem for problem in checks if problem]
     if problems:
         return problems
-    fit = _power_fit(s)
+    fit = power_fit(s)
     return [fit] if fit else []
 
 
-def _power_fit(s: Scenario) -> str | None:
+def _fleet_and_market_problems(s: Scenario, companies, sites, node_types) -> list[str | None]:
+    """Retirement dates, roadmaps, conversions into sites, market prices and signings."""
+    checks = []
+    for i, d in enumerate(s.deployments):
+        retire = s.deployment_retire(d) if d.node_type in node_types else None
+        if retire is not None and retire <= s.deployment_start(d):
+            checks.append(f"deployments[{i}].retire: {retire} is not after the deployment's start")
+    for i, c in enumerate(s.companies):
+        for j, step in enumerate(c.roadmap):
+            checks.append(_ref(step.node_type, node_types, f"companies[{i}].roadmap[{j}].node_type", "node type"))
+    priced = {p.node_type for p in s.market.prices}
+    for i, p in enumerate(s.market.prices):
+        checks.append(_ref(p.node_type, node_types, f"market.prices[{i}].node_type", "node type"))
+    if len(priced) != len(s.market.prices):
+        checks.append("market.prices: a node type is priced twice")
+    tenant_names = {t.name for t in s.tenants}
+    for i, g in enumerate(s.market.signings):
+        where = f"market.signings[{i}]"
+        checks.append(_ref(g.provider, companies, f"{where}.provider", "company"))
+        checks.append(_ref(g.node_type, node_types, f"{where}.node_type", "node type"))
+        if g.node_type not in priced:
+            checks.append(f"{where}.node_type: no market.prices entry for {g.node_type!r} (signings pay the market)")
+        if g.name in tenant_names:
+            checks.append(f"{where}.name: {g.name!r} is already a tenant's name")
+        tenant_names.add(g.name)
+        if g.end and g.end <= (g.start or s.start):
+            checks.append(f"{where}.end: {g.end} is not after the signings' start")
+    for i, t in enumerate(s.tenants):
+        r = t.reservation
+        if r is None or r.renewal is None:
+            continue
+        if r.node_type not in priced:
+            checks.append(f"tenants[{i}].reservation.renewal: no market.prices entry for {r.node_type!r} "
+                          f"(a renewal pays the market)")
+        if f"{t.name}_renewal" in tenant_names:
+            checks.append(f"tenants[{i}].reservation.renewal: the renewal's tenant name {t.name}_renewal is taken")
+    roadmaps = {c.name for c in s.companies if c.roadmap}
+    for i, site in enumerate(s.sites):
+        for j, load in enumerate(site.legacy_loads):
+            conv = s.conversion_of(site, load)
+            where = ("merger.convert_legacy_loads" if conv is not load.conversion
+                     else f"sites[{i}].legacy_loads[{j}].conversion")
+            if conv is None or conv.into_site is None:
+                continue
+            checks.append(_ref(conv.into_site, sites, f"{where}.into_site", "site"))
+            owner = s.owner_of(site.owner)
+            if conv.use == "gpus" and conv.fill == "at_once" and owner not in roadmaps:
+                checks.append(f"{where}.use: gpus needs a roadmap for {owner!r} (companies[].roadmap: the SKU it "
+                              f"buys)")
+    return checks
+
+
+def power_fit(s: Scenario) -> str | None:
     """Every deployment's node max power must fit its site's critical-IT MW at every date."""
     for site in s.sites:
         tranches = schedule_steps(site.critical_it_mw, s.start)
         deps = [(i, d) for i, d in enumerate(s.deployments) if d.site == site.name]
         dates = sorted({s.deployment_start(d) for _, d in deps} | {when for when, _ in tranches})
         for day in dates:
-            online = [(i, d) for i, d in deps if s.deployment_start(d) <= day]
+            online = [(i, d) for i, d in deps if s.in_service(d, day)]
             if not online:
                 continue
             need_mw = sum(d.nodes * s.node_type(d.node_type).node_max_w for _, d in online) / 1e6

@@ -10,7 +10,8 @@ import math
 from zoneinfo import ZoneInfo
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+import numpy as np
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 from ..inputs.traces import TRACE_FORMATS
 from .types import (
@@ -89,13 +90,34 @@ class CarbonIntensity(Strict):
 
 
 class LegacyConversion(Strict):
-    """Convert a legacy load to GPU-ready capacity: from `start` the load winds down linearly
-    over `months` while `capex_usd_per_mw` is spent evenly; converted MW then earn
-    `converted_usd_per_mw_year` (0: not sold; they never become deployments in the engine)."""
+    """Convert a legacy load to critical IT: from `start` the load winds down linearly over
+    `months` while `capex_usd_per_mw` (per MW of the load) is spent evenly; the load's power
+    then feeds critical IT at `pue_after` (mw / pue_after MW of it). Each month's converted
+    MW join `into_site`'s critical IT and are used as the policy says:
+    - `use: lease`: leased to third parties at `lease_usd_per_kw_month`, each month's MW
+      billing after `lease_up_months` (a host that sells power, not GPUs);
+    - `use: gpus`: the owner fills them with its own GPUs: at once (`fill: at_once`, nodes of
+      its roadmap's SKU for that date, after its `procurement_lead_time`; sim.plan.fleet) or as
+      signings with `build: true` need them (`fill: on_demand`; sim.plan.signings).
+    `into_site` may be left out for a lease (the MW are money only, as the load was)."""
     start: Date
     months: Annotated[int, Field(ge=1, le=240)]
     capex_usd_per_mw: NonNeg
-    converted_usd_per_mw_year: NonNeg = 0.0
+    pue_after: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
+    use: Literal["lease", "gpus"] = "lease"
+    into_site: Name | None = None
+    fill: Literal["at_once", "on_demand"] = "at_once"   # use gpus: now, or as signings with build need them
+    lease_usd_per_kw_month: NonNeg = 0.0
+    lease_up_months: Annotated[int, Field(ge=0, le=240)] = 0
+
+    @model_validator(mode="after")
+    def _use(self):
+        if self.use == "gpus":
+            if self.into_site is None:
+                raise ValueError("use: gpus needs into_site (the site whose critical IT the converted MW join)")
+            if self.lease_usd_per_kw_month or self.lease_up_months:
+                raise ValueError("use: gpus takes no lease_usd_per_kw_month or lease_up_months (nothing is leased)")
+        return self
 
 
 class LegacyLoad(Strict):
@@ -162,6 +184,9 @@ class NodeType(Strict):
     gpu_sharing: bool = False
     cpu_cores: Pos | None = None
     memory_gib: Pos | None = None
+    # economic life: a deployment's GPUs retire this many years after it comes online, are
+    # sold at their resale value, and free their MW (a refresh fills them: Company.roadmap)
+    economic_life_years: Annotated[float, Field(gt=0, le=50)] | None = None
 
     @field_validator("gpu_max_w")
     @classmethod
@@ -217,6 +242,7 @@ class Deployment(Strict):
     nodes_from: NodeListRef | None = None   # read into `nodes` before validation
     start: Date | None = None
     owner: Name | None = None
+    retire: Date | None = None       # its GPUs leave service (and are sold) then; else the node type's life
 
 
 # ---------------------------------------------------------------- demand
@@ -229,6 +255,19 @@ class Distribution(Strict):
     sigma: Pos | None = None
     values: list[Pos] | None = None
     weights: list[NonNeg] | None = None
+
+    def sample(self, rng, n: int):
+        """n draws (float64 NumPy array) from `rng`."""
+        if self.dist == "fixed":
+            return np.full(n, self.value, dtype=np.float64)
+        if self.dist == "exponential":
+            return rng.exponential(self.mean, n)
+        if self.dist == "lognormal":
+            mu = np.log(self.mean) - self.sigma ** 2 / 2  # so that the mean is `mean`
+            return rng.lognormal(mu, self.sigma, n)
+        values = np.asarray(self.values, dtype=np.float64)
+        weights = np.asarray(self.weights if self.weights is not None else [1.0] * len(values), dtype=np.float64)
+        return values[rng.choice(len(values), size=n, p=weights / weights.sum())]
 
     @model_validator(mode="after")
     def _fields(self):
@@ -270,13 +309,22 @@ class Sla(Strict):
     credit_cap_share: Fraction = 1.0
 
 
+class Renewal(Strict):
+    """When the term ends, with `probability` (drawn per replica) the tenant renews the last
+    level of its reservation for `term` at the market price of its SKU on that day, less
+    `discount` (sim.plan.market), as a second tenant named `<tenant>_renewal`."""
+    probability: Fraction
+    term: DurationH
+    discount: Annotated[float, Field(ge=0, lt=1)] = 0.0
+
+
 class Reservation(Strict):
     node_type: Name
     gpus: Schedule
     site: Name | None = None
     start: Date | None = None
     term: DurationH | None = None
-    price_usd_per_gpu_hour: NonNeg = 0.0
+    price_usd_per_gpu_hour: Schedule = 0.0     # or {date: price} (the market's signings, sim.plan)
     contract_value_usd: NonNeg | None = None   # instead of a price: value / contracted GPU-hours
     take_or_pay: bool = True                   # False: pays delivered GPU-hours x mean utilization
     prepayment_share: Fraction = 0.0           # of the contract value, paid in cash at its start
@@ -286,9 +334,15 @@ class Reservation(Strict):
     # GPUs the tenant uses each hour (those run at full load); the rest run other tenants'
     # spot jobs, preempted as the tenant's use comes back. Non-spot work never takes them.
     lend_idle: bool = False
+    renewal: Renewal | None = None
 
     @model_validator(mode="after")
     def _pricing(self):
+        if isinstance(self.price_usd_per_gpu_hour, dict) and (self.contract_value_usd is not None
+                                                              or self.prepayment_share):
+            raise ValueError("a price that steps at dates takes no contract_value_usd or prepayment_share")
+        if self.renewal is not None and self.term is None:
+            raise ValueError("renewal needs a term (it starts when the term ends)")
         if self.contract_value_usd is not None:
             if self.price_usd_per_gpu_hour:
                 raise ValueError("give price_usd_per_gpu_hour or contract_value_usd, not both")
@@ -387,6 +441,51 @@ class Tenant(Strict):
         return self
 
 
+# ---------------------------------------------------------------- the market: prices and new demand
+
+class MarketPrice(Strict):
+    """The rental price of one SKU (USD per GPU-hour, reserved): `usd_per_gpu_hour` on `at`,
+    falling `decline_per_year` as the SKU ages and by `generation_drops` share on each date a
+    newer generation arrives, with lognormal monthly shocks of `volatility` a year, drawn
+    per replica (sim.plan.market)."""
+    node_type: Name
+    usd_per_gpu_hour: Pos
+    at: Date
+    decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    generation_drops: dict[Date, Annotated[float, Field(ge=0, lt=1)]] = {}
+    volatility: Annotated[float, Field(ge=0, le=3)] = 0.0
+
+
+class Signings(Strict):
+    """New reservation contracts for one SKU (demand beyond the backlog): Poisson signings,
+    `per_year` at the start growing `growth_per_year`, each for `gpus` (drawn, whole GPUs) over
+    `term` at the market price on its signing day less `discount`. A signing starts on the
+    first day within `patience` when the provider's uncommitted GPUs of the SKU cover it for
+    its whole term; otherwise it is lost (counted once, in GPU-hours and revenue). The served
+    ones form one tenant named `name` (sim.plan.signings)."""
+    name: Name
+    provider: Name
+    node_type: Name
+    site: Name | None = None
+    per_year: Annotated[float, Field(gt=0, le=100_000)]
+    growth_per_year: Annotated[float, Field(gt=-1, le=10)] = 0.0
+    start: Date | None = None
+    end: Date | None = None
+    gpus: Distribution
+    term: DurationH
+    discount: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    patience: Annotated[float, Field(ge=0)] | DurationH = 0.0
+    build: bool = False          # the provider buys GPUs for it into free MW when it lacks them
+    take_or_pay: bool = True
+    sla: Sla = Sla()
+    utilization: UtilizationProfile = UtilizationProfile()
+
+
+class Market(Strict):
+    prices: list[MarketPrice] = []
+    signings: list[Signings] = []
+
+
 # ---------------------------------------------------------------- companies and contracts
 
 class FloatingRate(Strict):
@@ -463,6 +562,11 @@ class TerminalValue(Strict):
         return self
 
 
+class RoadmapStep(Strict):
+    start: Date
+    node_type: Name
+
+
 class Company(Strict):
     name: Name
     discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.10
@@ -475,6 +579,10 @@ class Company(Strict):
     covenants: Covenants = Covenants()
     cash_usd: NonNeg = 0.0                        # at the start; what a cash sweep can take
     terminal_value: TerminalValue | None = None   # none: NPV stops at the horizon
+    # the SKU it buys for new MW and refreshes, by date (the step in force on the day it orders)
+    roadmap: list[RoadmapStep] = []
+    procurement_lead_time: DurationH = 2190.0     # order to online: 3 months (assumption)
+    refresh: bool = False                         # retired GPUs' MW get nodes of the roadmap's SKU
 
     @model_validator(mode="after")
     def _growth_below_discount(self):
@@ -482,6 +590,8 @@ class Company(Strict):
         if tv is not None and tv.method == "gordon" and tv.growth >= self.discount_rate:
             raise ValueError(f"terminal_value.growth ({tv.growth:g}) must be below discount_rate "
                              f"({self.discount_rate:g}) for a Gordon terminal value")
+        if self.refresh and not self.roadmap:
+            raise ValueError("refresh needs a roadmap (the SKU that replaces retired GPUs)")
         return self
 
 
@@ -556,7 +666,8 @@ class Merger(Strict):
     synergy_ramp_years: NonNeg = 0.0
     price_usd: NonNeg = 0.0
     claimed_savings_usd_per_year: NonNeg | None = None    # what the buyer said; the report compares
-    convert_legacy_loads: LegacyConversion | None = None  # for members' legacy loads without a plan
+    convert_legacy_loads: LegacyConversion | None = None  # for members' legacy loads (replaces their own plan)
+    delivery_delay: DeliveryDelay | None = None          # replaces hosting contracts' delays between members
     offer: Offer | None = None                           # the offer to the target's holders, per share
 
 
@@ -651,7 +762,10 @@ class Scenario(Strict):
     maintenance: list[Maintenance] = []
     scheduler: SchedulerConfig = SchedulerConfig()
     merger: Merger | None = None
+    market: Market = Market()
     breakevens: list[BreakevenSpec] = []   # with a baseline: the inputs' values that flip the answer
+    # set by sim.plan for one replica: the demand it could not serve (sim.plan.signings.Lost)
+    _lost_demand: tuple = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _warmup_before_horizon(self):
@@ -697,3 +811,23 @@ class Scenario(Strict):
 
     def deployment_start(self, dep: Deployment) -> dt.date:
         return dep.start or self.start
+
+    def deployment_retire(self, dep: Deployment) -> dt.date | None:
+        """When its GPUs leave service: its own `retire`, else its node type's economic life
+        after its start (years of 365 days), else never."""
+        if dep.retire is not None:
+            return dep.retire
+        life = self.node_type(dep.node_type).economic_life_years
+        return None if life is None else self.deployment_start(dep) + dt.timedelta(days=round(life * 365))
+
+    def conversion_of(self, site: Site, load: LegacyLoad) -> LegacyConversion | None:
+        """A legacy load's conversion plan: the merger's for its members' loads (the merged
+        company decides), else the load's own."""
+        if self.merger is not None and self.merger.convert_legacy_loads is not None \
+                and site.owner in self.merger.members:
+            return self.merger.convert_legacy_loads
+        return load.conversion
+
+    def in_service(self, dep: Deployment, day: dt.date) -> bool:
+        retire = self.deployment_retire(dep)
+        return self.deployment_start(dep) <= day and (retire is None or day < retire)

@@ -16,7 +16,7 @@ from ..config.schema import Scenario
 from ..config.types import reservation_levels
 from ..errors import InvariantError
 from ..rng import stream
-from .delays import deployment_delay_h
+from .delays import delay_spec, deployment_delay_h
 from .outages import maintenance, maintenance_of, outages
 from .records import JobTable, Recorder, RunResult
 from .scheduler import Reservation, Scheduler, StrandingMeter
@@ -43,8 +43,16 @@ def engine_inputs(s: Scenario) -> dict:
     tenants = [scheduler_key(s, t.provider) for t in s.tenants]
     number = {key: i for i, key in enumerate(sorted(set(deployments) | set(tenants)))}
     data["deployment_schedulers"] = [number[key] for key in deployments]
+    specs = {site.name: delay_spec(s, site.name) for site in s.sites}   # a merger may change them
+    data["delivery_delays"] = {name: spec.model_dump(mode="json") for name, spec in specs.items() if spec}
     data["tenant_schedulers"] = [number[key] for key in tenants]
     return data
+
+
+def retire_hour(s: Scenario, dep) -> float:
+    """When a deployment's GPUs leave service, in hours from the start (inf: never)."""
+    retire = s.deployment_retire(dep)
+    return float("inf") if retire is None else s.hours_from_start(retire)
 
 
 def reserved_in_use(s: Scenario, tenant, seed: int, replica: int) -> np.ndarray:
@@ -131,7 +139,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         else:
             pool_of(sched, nt).plan_nodes(dep.site, dep.nodes, nt.nodes_per_pod)
         sched.track_nodes |= (nt.failures_per_gpu_year > 0 or nt.interruptions_per_gpu_year > 0
-                              or bool(maintenance_of(s, dep)))
+                              or bool(maintenance_of(s, dep)) or retire_hour(s, dep) < s.horizon_h)
     tenant_scheduler = []
     for tenant in s.tenants:
         sched = scheduler_for(tenant.provider)
@@ -146,22 +154,34 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
     def deployment_online(idx, dep):
         # the host's late delivery: same draws in every variant; the wait is down time
         due_h = max(0.0, s.hours_from_start(s.deployment_start(dep)))
+        if retire_hour(s, dep) <= 0:
+            return   # retired before the start
         delay_h = deployment_delay_h(s, seed, replica, dep)
         yield at(due_h + delay_h)
         nt = node_types[dep.node_type]
-        rec.down(due_h, min(due_h + delay_h, s.horizon_h), idx, dep.nodes * nt.gpus_per_node)
+        rec.down(due_h, min(due_h + delay_h, retire_hour(s, dep), s.horizon_h), idx, dep.nodes * nt.gpus_per_node)
         sched = scheduler_for(s.deployment_owner(dep))
         spares = (int(s.site(dep.site).spare_fraction * dep.nodes)
                   if nt.failures_per_gpu_year > 0 and nt.whole_node_outages else 0)
         in_service, spare_nodes = sched.nodes_online(nt.name, dep.site, dep.nodes, idx, nt.nodes_per_pod, spares)
+        nodes = in_service + spare_nodes
+        running = []
         if nt.failures_per_gpu_year > 0:
-            env.process(outages(env, sched, nt, in_service, spare_nodes, stream(seed, replica, f"failures/{idx}"),
-                                nt.failures_per_gpu_year, nt.repair_h))
+            running.append(env.process(outages(env, sched, nt, in_service, spare_nodes,
+                                               stream(seed, replica, f"failures/{idx}"),
+                                               nt.failures_per_gpu_year, nt.repair_h)))
         if nt.interruptions_per_gpu_year > 0:
-            env.process(outages(env, sched, nt, in_service, None, stream(seed, replica, f"interruptions/{idx}"),
-                                nt.interruptions_per_gpu_year, nt.interruption_recovery_h))
+            running.append(env.process(outages(env, sched, nt, in_service, None,
+                                               stream(seed, replica, f"interruptions/{idx}"),
+                                               nt.interruptions_per_gpu_year, nt.interruption_recovery_h)))
         for m in maintenance_of(s, dep):
             env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
+        retire_h = retire_hour(s, dep)
+        if retire_h < s.horizon_h:
+            yield at(retire_h)
+            for process in running:
+                process.interrupt()
+            sched.retire_nodes(nt.name, nodes)
 
     def reservation_steps(sched, res, r, in_use):
         """The contracted levels; lending idle GPUs, also the GPUs in use each hour

@@ -4,6 +4,8 @@ lose the work since their last checkpoint and are queued again; maintenance pree
 (they resume without loss)."""
 from __future__ import annotations
 
+import simpy
+
 from ..config.schema import Scenario
 from ..config.types import HOURS_PER_YEAR
 
@@ -82,8 +84,32 @@ class NodeOutages:
         self.down_since[(node_type, node)] = now
         self.dispatch(node_type)
 
+    def retire_nodes(self, node_type: str, nodes: list[int]) -> None:
+        """A deployment's nodes leave service for good (the end of their economic life): jobs
+        on them are preempted and queued again, reservations give their GPUs back, and a node
+        that is down ends its down time now; repairs and windows then leave them out."""
+        now = self.env.now
+        self.meter.advance(now)
+        pool = self.pools[node_type]
+        for node in nodes:
+            self.retired.add((node_type, node))
+            for outage, (t, n, gpus, since) in list(self.broken.items()):
+                if t == node_type and n == node:
+                    del self.broken[outage]
+                    self.rec.down(since, now, pool.node_deployment[node], gpus)
+                    pool.release(node, gpus)
+            if pool.node_up[node]:
+                self._clear_node(node_type, node, failed=False)
+                pool.take_down(node)
+            elif (since := self.down_since.pop((node_type, node), None)) is not None:
+                self.rec.down(since, now, pool.node_deployment[node], pool.gpus_per_node)
+        self.version += 1
+        self.dispatch(node_type)
+
     def bring_up(self, node_type: str, node: int) -> None:
         """A repaired node or a spare enters service."""
+        if (node_type, node) in self.retired:
+            return
         now = self.env.now
         self.meter.advance(now)
         pool = self.pools[node_type]
@@ -96,6 +122,8 @@ class NodeOutages:
 
     def retire_failed(self, node_type: str, node: int) -> None:
         """A repaired node joins the spares instead of service: its down time ends."""
+        if (node_type, node) in self.retired:
+            return
         since = self.down_since.pop((node_type, node))
         pool = self.pools[node_type]
         self.rec.down(since, self.env.now, pool.node_deployment[node], pool.gpus_per_node)
@@ -129,28 +157,31 @@ def outages(env, sched, nt, in_service: list[int], spares: list[int] | None, rng
         sched.repair_gpus(outage)
 
     spares_in_use = [0]
-    while True:
-        gap = rng.exponential(1.0 / (rate_per_node_h * max(len(in_service), 1)))
-        pick, down_h = rng.random(), rng.exponential(mean_down_h)
-        yield env.timeout(gap)
-        if not in_service:
-            continue
-        index = int(pick * len(in_service))
-        if not nt.whole_node_outages:
-            outage = sched.fail_gpus(nt.name, in_service[index], nt.failure_domain_gpus)
-            if outage is not None:
-                env.process(part_back(outage, down_h))
-            continue
-        if not sched.pools[nt.name].node_up[in_service[index]]:
-            continue   # offline for maintenance: it cannot fail now
-        node = in_service.pop(index)
-        sched.fail_node(nt.name, node)
-        if spares:
-            spare = spares.pop()
-            sched.bring_up(nt.name, spare)
-            in_service.append(spare)
-            spares_in_use[0] += 1
-        env.process(back(node, down_h))
+    try:
+        while True:
+            gap = rng.exponential(1.0 / (rate_per_node_h * max(len(in_service), 1)))
+            pick, down_h = rng.random(), rng.exponential(mean_down_h)
+            yield env.timeout(gap)
+            if not in_service:
+                continue
+            index = int(pick * len(in_service))
+            if not nt.whole_node_outages:
+                outage = sched.fail_gpus(nt.name, in_service[index], nt.failure_domain_gpus)
+                if outage is not None:
+                    env.process(part_back(outage, down_h))
+                continue
+            if not sched.pools[nt.name].node_up[in_service[index]]:
+                continue   # offline for maintenance: it cannot fail now
+            node = in_service.pop(index)
+            sched.fail_node(nt.name, node)
+            if spares:
+                spare = spares.pop()
+                sched.bring_up(nt.name, spare)
+                in_service.append(spare)
+                spares_in_use[0] += 1
+            env.process(back(node, down_h))
+    except simpy.Interrupt:   # the deployment retired
+        return
 
 
 def maintenance_of(s: Scenario, dep) -> list:

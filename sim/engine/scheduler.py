@@ -48,6 +48,7 @@ class Scheduler(ReservationDesk, NodeOutages):
         self.by_end: dict[str, list[tuple[float, int]]] = {}    # estimated ends, for backfill
         self.est_end: dict[int, float] = {}
         self.down_since: dict[tuple[str, int], float] = {}
+        self.retired: set[tuple[str, int]] = set()   # (node type, node) past its economic life
         self.broken: dict[int, tuple[str, int, int, float]] = {}   # outage -> node type, node, GPUs, since
         self._next_outage = 0
         self.track_nodes = False   # jobs by node: only needed where nodes can fail

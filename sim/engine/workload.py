@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.schema import Distribution, Scenario, Workload
+from ..config.schema import Scenario, Workload
 from ..config.types import HOURS_PER_YEAR
 from ..inputs.traces import load_trace
 from ..rng import stream
@@ -37,19 +37,6 @@ def rate_shape(w: Workload, t_h: np.ndarray, start_weekday: int) -> np.ndarray:
     weekly = np.where(day >= 5, 1.0 - w.weekly_amplitude, 1.0 + 0.4 * w.weekly_amplitude)
     growth = (1.0 + w.growth_per_year) ** (t_h / HOURS_PER_YEAR)
     return w.arrival_rate_per_h * growth * diurnal * weekly
-
-
-def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
-    if dist.dist == "fixed":
-        return np.full(n, dist.value, dtype=np.float64)
-    if dist.dist == "exponential":
-        return rng.exponential(dist.mean, n)
-    if dist.dist == "lognormal":
-        mu = np.log(dist.mean) - dist.sigma ** 2 / 2  # so that the mean is `mean`
-        return rng.lognormal(mu, dist.sigma, n)
-    values = np.asarray(dist.values, dtype=np.float64)
-    weights = np.asarray(dist.weights if dist.weights is not None else [1.0] * len(values), dtype=np.float64)
-    return values[rng.choice(len(values), size=n, p=weights / weights.sum())]
 
 
 def trace_stream(s: Scenario, w: Workload) -> JobStream:
@@ -88,8 +75,8 @@ def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -
     keep = rng.uniform(0.0, rate_max, n) < rate_shape(w, candidates, s.start.weekday())
     submit = candidates[keep]
     n = submit.size
-    asked = draw(w.gpus, stream(seed, replica, f"gpus/{tenant}"), n)
-    duration = draw(w.duration_h, stream(seed, replica, f"durations/{tenant}"), n)
+    asked = w.gpus.sample(stream(seed, replica, f"gpus/{tenant}"), n)
+    duration = w.duration_h.sample(stream(seed, replica, f"durations/{tenant}"), n)
     if not (w.shares_gpus or w.cpu_cores or w.memory_gib):
         return JobStream(submit, asked.astype(np.int64), duration)
     share = asked < 1
@@ -99,7 +86,7 @@ def job_stream(s: Scenario, tenant: str, w: Workload, seed: int, replica: int) -
     def amount(dist, name, unit):
         if dist is None:
             return np.zeros(n, np.int64)
-        return np.rint(draw(dist, stream(seed, replica, f"{name}/{tenant}"), n) * unit).astype(np.int64)
+        return np.rint(dist.sample(stream(seed, replica, f"{name}/{tenant}"), n) * unit).astype(np.int64)
 
     return JobStream(submit, gpus, duration, None, milli, amount(w.cpu_cores, "cpu", 1000),
                      amount(w.memory_gib, "memory", 1024))

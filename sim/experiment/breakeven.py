@@ -16,8 +16,11 @@ import numpy as np
 
 from ..config import yamlpath
 from ..config.variants import Variant
-from ..money.finance import statements
+from ..engine.model import engine_inputs
+from ..errors import ConfigError
 from ..money.offer import merger_metrics
+from ..plan import planned
+from .groups import books
 from .search import smallest_meeting
 
 
@@ -36,8 +39,12 @@ class Breakeven:
 def _difference(merged, base, variant: Variant, metric: str, seed: int) -> float:
     """`merged`, `base`: the variants' results (sim.experiment.runner.VariantResult)."""
     scenarios, _ = variant.scenarios(seed, len(merged.runs))
+    scenarios = planned(scenarios, seed)
     s = scenarios[0]
-    fin = statements(s, merged.account, merged.runs)
+    if engine_inputs(s) != engine_inputs(merged.scenario):
+        raise ConfigError(f"breakevens: {variant.where} changes what the engine simulates (the fleet or the "
+                          f"demand); a breakeven may move money inputs only")
+    fin = books(scenarios, merged.groups, merged.runs)
     values = dict(fin.metrics)
     if s.merger is not None:
         values.update(merger_metrics(s, fin, base.scenario, base.finance, [(r.seed, r.replica) for r in merged.runs]))

@@ -29,7 +29,10 @@ from ..metering.accounting import VariantAccount, account
 from ..metering.jobstats import job_metrics
 from ..money.finance import Statements, statements
 from ..money.offer import merger_metrics
+from ..plan import planned
+from ..plan.signings import demand_metrics
 from .breakeven import breakevens
+from .groups import books, merge_accounts
 from .cache import ReplicaCache, config_digest, replica_key
 from .executors import Executor
 from .progress import Progress
@@ -45,6 +48,8 @@ class VariantResult:
     finance: Statements
     metrics: dict[str, np.ndarray]     # metric -> (replicas,)
     samples: dict[str, list] = field(default_factory=dict)   # uncertain input -> draw per replica
+    groups: list = field(default_factory=list)   # (replica indices, their account): replicas sharing a scenario
+    scenarios: list = field(default_factory=list)   # each replica's planned scenario
 
 
 @dataclass
@@ -152,18 +157,16 @@ class Runner:
         groups: dict[int, list[int]] = {}
         for k, s in enumerate(scenarios):   # replicas sharing a config go through the kernels together
             groups.setdefault(id(s), []).append(k)
-        parts = []
-        for idx in groups.values():
-            s = scenarios[idx[0]]
-            acct = account(s, [runs[k] for k in idx], self.xp)
-            parts.append((idx, acct, statements(s, acct, [runs[k] for k in idx])))   # bills follow delays
-        acct, fin = _merge(parts, len(runs))
-        per_job = [job_metrics(s, run.jobs) for s, run in zip(scenarios, runs)]
+        accounts = [(idx, account(scenarios[idx[0]], [runs[k] for k in idx], self.xp)) for idx in groups.values()]
+        acct = merge_accounts(accounts, len(runs))
+        fin = books(scenarios, accounts, runs)
+        per_job = [{**job_metrics(s, run.jobs), **demand_metrics(s)} for s, run in zip(scenarios, runs)]
         names = sorted(set().union(*per_job)) if per_job else []
         jobs = {name: np.array([m.get(name, np.nan) for m in per_job]) for name in names}
         metrics = {**acct.metrics, **fin.metrics, **jobs}
         _check_energy_floor(scenarios[0], metrics)
-        return VariantResult(scenarios[0].scenario, scenarios[0], runs, acct, fin, metrics, samples or {})
+        return VariantResult(scenarios[0].scenario, scenarios[0], runs, acct, fin, metrics, samples or {},
+                             accounts, scenarios)
 
     def results(self, groups: list[tuple[list[Scenario], dict]], seed: int) -> list[VariantResult]:
         done = dict(self.results_as_ready(groups, seed))
@@ -190,41 +193,6 @@ class Runner:
         yield from ready()
 
 
-def _stack(parts, get, n: int) -> dict[str, np.ndarray]:
-    """Per-replica arrays of every part, put back in replica order."""
-    out = {}
-    for name in get(parts[0][1]):
-        first = get(parts[0][1])[name]
-        whole = np.full((n, *first.shape[1:]), np.nan, dtype=np.result_type(first.dtype, np.float64))
-        for idx, obj in parts:
-            if name in get(obj):
-                whole[idx] = get(obj)[name]
-        out[name] = whole
-    return out
-
-
-def _merge(parts, n: int) -> tuple[VariantAccount, Statements]:
-    """One account and statements from groups of replicas accounted separately (uncertain
-    inputs): per-replica arrays in replica order; replica means weighted by group size."""
-    if len(parts) == 1:
-        return parts[0][1], parts[0][2]
-    weights = [len(idx) / n for idx, _, _ in parts]
-    fields = {}
-    for f in dataclasses.fields(VariantAccount):
-        values = [getattr(acct, f.name) for _, acct, _ in parts]
-        if f.name in ("daily", "offered_load"):   # replica means
-            keys = dict.fromkeys(k for v in values for k in v)
-            fields[f.name] = {k: sum(w * v.get(k, 0.0) for w, v in zip(weights, values)) for k in keys}
-        elif isinstance(values[0], dict):
-            fields[f.name] = _stack([(idx, acct) for idx, acct, _ in parts], lambda a: getattr(a, f.name), n)
-        else:
-            fields[f.name] = values[0]
-    fin = [(idx, f) for idx, _, f in parts]
-    statements_ = Statements(parts[0][2].companies, _stack(fin, lambda s: s.lines, n),
-                             _stack(fin, lambda s: s.metrics, n))
-    return VariantAccount(**fields), statements_
-
-
 def scenarios_of(variant: Variant, seed: int, replicas: int) -> tuple[list[Scenario], dict[str, list]]:
     """A variant's scenario per replica, checked at the engine's door: what config cannot know
     without importing the engine (a policy name, which users may register) fails here, before
@@ -233,7 +201,7 @@ def scenarios_of(variant: Variant, seed: int, replicas: int) -> tuple[list[Scena
     for s in {id(s): s for s in scenarios}.values():
         if problem := policy_problem(s.scheduler.policy):
             raise ConfigError(f"{variant.where}: {problem}")
-    return scenarios, samples
+    return planned(scenarios, seed), samples
 
 
 def _check_energy_floor(s: Scenario, metrics) -> None:
@@ -245,9 +213,10 @@ def _check_energy_floor(s: Scenario, metrics) -> None:
 def run_variants(scenarios: list[Scenario], seed: int, replicas: int, backend: str = "auto",
                  workers: int | None = None, quiet: bool = True, executor: str = "local",
                  dask_address: str | None = None) -> tuple[str, list[VariantResult]]:
-    """Validated scenarios, all replicas alike (no uncertain inputs); nothing is cached."""
+    """Validated scenarios, all replicas alike (no uncertain inputs, planned per replica);
+    nothing is cached."""
     with Runner(backend, executor, workers, dask_address, None, quiet) as runner:
-        return runner.backend, runner.results([([s] * replicas, {}) for s in scenarios], seed)
+        return runner.backend, runner.results([(planned([s] * replicas, seed), {}) for s in scenarios], seed)
 
 
 def check_names(variants: list[list[Scenario]], setup_: Setup) -> None:

@@ -7,6 +7,7 @@ the host in one transfer, at the end. NumPy here only prepares host inputs
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from kernels.power import (
 
 from ..config.schema import Scenario, SeasonalPue, UtilizationProfile
 from ..config.types import reservation_levels
+from ..engine.model import retire_hour
 from ..engine.records import JobTable, RunResult
 from ..inputs.series import scenario_hours_of_year, typical_year
 from ..rng import stream
@@ -34,9 +36,12 @@ from .jobstats import censored_wait_h
 class VariantAccount:
     metrics: dict[str, np.ndarray]        # name -> (replicas,)
     daily: dict[str, np.ndarray]          # name -> (sites, days), replica mean
-    monthly: dict[str, np.ndarray]        # name -> (replicas, groups, months)
+    monthly: dict[str, np.ndarray]        # name -> (replicas, groups, months): sites or tenants
     month_starts: list[dt.date]
     offered_load: dict[str, float]        # node type -> demand / capacity GPU-hours (replica mean)
+    # name -> (replicas, deployments, months), for the books of replicas that share one scenario
+    # (replicas with other plans have other deployments: a merged account has none)
+    by_deployment: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def month_index(start: dt.date, n_hours: int) -> tuple[np.ndarray, list[dt.date]]:
@@ -154,10 +159,12 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
     node = [s.node_type(d.node_type) for d in s.deployments]
     site_of = np.array([s.sites.index(s.site(d.site)) for d in s.deployments], dtype=np.int64)
 
-    # ---- online capacity (same in every replica)
+    # ---- online capacity (same in every replica): from the start to retirement
     dep_start = np.array([max(0.0, s.hours_from_start(s.deployment_start(d))) for d in s.deployments])
+    dep_end = np.array([min(float(H), max(retire_hour(s, d), 0.0)) for d in s.deployments])
+    dep_start = np.minimum(dep_start, dep_end)
     dep_gpus = np.array([d.nodes * n.gpus_per_node for d, n in zip(s.deployments, node)], dtype=np.float64)
-    online = hourly_occupancy(dev(dep_start), dev(np.full(D, float(H))), dev(dep_gpus),
+    online = hourly_occupancy(dev(dep_start), dev(dep_end), dev(dep_gpus),
                               dev(np.arange(D, dtype=np.int64)), max(D, 1), H)[:D]
     # ...less what each replica had down (failed, in maintenance, or not yet delivered): those
     # GPUs are powered off. Per replica only when some replica had any.
@@ -310,14 +317,16 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         "energy_cost_usd": host["energy_cost_usd_daily"],
         "carbon_t": host["carbon_kg_daily"] / 1e3,
     }
+    by_site = lambda x: np.stack([x[:, site_of == i].sum(axis=1) for i in range(S)], axis=1)   # (R, D, M) -> (R, S, M)
     monthly = {
-        "energy_cost_usd": host["monthly_energy_cost_usd"],
-        "facility_mwh": host["monthly_facility_mwh"],
+        "energy_cost_usd": by_site(host["monthly_energy_cost_usd"]),
+        "facility_mwh": by_site(host["monthly_facility_mwh"]),
         "jobs_gpu_h": host["jobs_gpu_h"],
         "reserved_gpu_h": host["reserved_gpu_h"],
         "shortfall_gpu_h": host["shortfall_gpu_h"],
     }
-    return VariantAccount(metrics, daily, monthly, month_starts, offered)
+    return VariantAccount(metrics, daily, monthly, month_starts, offered,
+                          {"energy_cost_usd": host["monthly_energy_cost_usd"]})
 
 
 def _tenant_utilization(s, runs, online_gpu_h) -> dict[str, np.ndarray]:

@@ -30,8 +30,11 @@ conventions. Here:
   (netting before the horizon counts). Within one company (merged) it is plain capex.
 - Legacy loads (e.g. bitcoin mining) are money only, outside the engine and the energy and
   carbon metrics: MW x 8760 h a year at the load's power price, revenue and opex per MW-year.
-  A conversion winds the load down linearly over its months while its capex is spent evenly;
-  converted MW earn converted_usd_per_mw_year and do not become GPU deployments.
+  A conversion winds the load down linearly over its months while its capex is spent evenly
+  (the merger's plan for its members' loads, else the load's own). Leased (`use: lease`):
+  the converted critical IT (MW / pue_after) bills lease_usd_per_kw_month from lease_up_months after they are converted
+  (the same linear ramp, later), as `revenue_converted_usd`. Filled with GPUs (`use: gpus`):
+  they earn nothing here; the GPUs sim.plan.fleet deploys in them earn from tenants.
 """
 from __future__ import annotations
 
@@ -87,18 +90,30 @@ def reservation_price(s: Scenario, r: Reservation) -> float:
     return r.contract_value_usd / gpu_h if gpu_h > 0 else 0.0
 
 
+def reservation_price_hourly(s: Scenario, r: Reservation, H: int) -> np.ndarray:
+    """USD per GPU-hour in each hour: the one price, or the steps of a price by date."""
+    if not isinstance(r.price_usd_per_gpu_hour, dict):
+        return np.full(H, reservation_price(s, r))
+    hours = np.arange(H, dtype=np.float64)
+    out = np.zeros(H)
+    for day, price in schedule_steps(r.price_usd_per_gpu_hour, r.start or s.start):
+        out[hours >= s.hours_from_start(day)] = price
+    return out
+
+
 def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
     """Reserved revenue, SLA credits, prepayments, on-demand and spot revenue."""
-    contracted = g.to_month(contracted_gpus_hourly(s))   # GPU-hours per tenant and month
+    hourly = contracted_gpus_hourly(s)                   # GPUs per tenant and hour
+    contracted = g.to_month(hourly)                      # GPU-hours per tenant and month
     mid_years = (g.month_edges[:-1] + g.month_edges[1:]) / 2 / HOURS_PER_YEAR
     for t, tenant in enumerate(s.tenants):
         c = g.row[tenant.provider]
         r = tenant.reservation
         if r is not None:
-            price = reservation_price(s, r)
+            bill = g.to_month(hourly[t] * reservation_price_hourly(s, r, g.H))
+            price = np.divide(bill, contracted[t], out=np.zeros_like(bill), where=contracted[t] > 0)  # month's mean
             short = acct.monthly["shortfall_gpu_h"][:, t]        # (R, M)
             if r.take_or_pay:
-                bill = contracted[t] * price
                 beyond = np.maximum(short - (1 - r.sla.availability_target) * contracted[t], 0.0)
                 L["revenue_reserved_usd"][:, c] += bill
                 L["sla_credits_usd"][:, c] += np.minimum(beyond * r.sla.credit_multiple * price,
@@ -108,7 +123,7 @@ def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
                     start_h = s.hours_from_start(r.start or s.start)
                     if 0 <= start_h < g.H:
                         L["prepayments_received_usd"][:, c, g.month_of(start_h)] += \
-                            r.prepayment_share * price * reservation_gpu_hours(s, r)
+                            r.prepayment_share * reservation_price(s, r) * reservation_gpu_hours(s, r)
             elif r.lend_idle:   # the engine held only the GPUs in use: pays those
                 L["revenue_reserved_usd"][:, c] += acct.monthly["reserved_gpu_h"][:, t] * price
             else:
@@ -197,27 +212,22 @@ def book_hosting(s: Scenario, g: Grid, L: dict, delays_h: np.ndarray) -> None:
                 L["fitout_netted_usd"][rows, host] += netted
 
 
-def legacy_conversion(s: Scenario, site, load):
-    """The load's own conversion plan, else the merger's plan for its members' loads."""
-    if load.conversion is not None:
-        return load.conversion
-    if s.merger is not None and site.owner in s.merger.members:
-        return s.merger.convert_legacy_loads
-    return None
-
-
 def book_legacy(s: Scenario, g: Grid, L: dict) -> None:
     hours = np.arange(g.H, dtype=np.float64)
     for site in s.sites:
         c = g.row[site.owner]
         for load in site.legacy_loads:
-            conv = legacy_conversion(s, site, load)
+            conv = s.conversion_of(site, load)
             converted = np.zeros(g.H)
             if conv is not None:
                 a, n = s.hours_from_start(conv.start), conv.months * HOURS_PER_MONTH
                 converted = load.mw * np.clip((hours - a) / n, 0.0, 1.0)
                 L["conversion_capex_usd"][:, c] += g.to_month(g.window(a, a + n)) * load.mw * conv.capex_usd_per_mw / n
-                L["revenue_converted_usd"][:, c] += g.to_month(converted) * conv.converted_usd_per_mw_year / HOURS_PER_YEAR
+                if conv.use == "lease":   # each MW bills lease_up_months after it is converted
+                    leased = load.mw / conv.pue_after * np.clip((hours - a - conv.lease_up_months * HOURS_PER_MONTH) / n,
+                                                                0.0, 1.0)
+                    L["revenue_converted_usd"][:, c] += g.to_month(leased) * 1000 * conv.lease_usd_per_kw_month \
+                        / HOURS_PER_MONTH
             running = g.to_month(load.mw - converted)               # MW-hours per month
             L["revenue_legacy_usd"][:, c] += running * load.revenue_usd_per_mw_year / HOURS_PER_YEAR
             L["legacy_energy_usd"][:, c] += running * load.power_usd_per_mwh

@@ -16,10 +16,15 @@ Conventions (sim/money/contracts.py states those of tenant and hosting contracts
   sunk); depreciation is straight-line over the node type's life, monthly from the month the
   deployment starts, sunk GPUs included. Resale (collateral) value: capex x (1 -
   gpu_resale_decline_per_year of the owner) ^ (age in years at the month's end).
+- Retirement (sim.plan.fleet): in the month a deployment retires its GPUs are sold at their
+  resale value (capex x (1 - decline) ^ (whole months of age / 12), `resale_proceeds_usd`, in
+  free cash flow), depreciation stops and the gain or loss against book value (capex less the
+  depreciation booked) is `retirement_gain_usd` (not cash, not in EBITDA); from then on they
+  are no collateral (a borrowing base then calls their loans) and pay no opex per MW.
 - Finance keeps the configured dates; only hosting billing follows delivery delays (the engine
   brings late GPUs online late, so the reservations they miss show as SLA credits).
 - Free cash flow (unlevered) = EBITDA + prepayments received - prepayments applied - capex
-  (GPUs, fit-out, conversion) + fit-out recovered by netting (client) - fit-out netted (host).
+  (GPUs, fit-out, conversion) + resale proceeds + fit-out recovered by netting (client) - fit-out netted (host).
   Cash to equity = free cash flow + borrowing - interest - principal.
 - Loans: `principal_usd` is outstanding at the later of the loan start and the scenario start
   (borrowed then when a start inside the horizon is given). Amortizing loans pay a level monthly
@@ -52,6 +57,7 @@ import numpy as np
 from ..config.schema import Scenario
 from ..config.types import HOURS_PER_YEAR, schedule_steps
 from ..engine.delays import contract_delays_h
+from ..engine.model import retire_hour
 from ..errors import InvariantError
 from ..metering.accounting import VariantAccount
 from .contracts import (
@@ -71,7 +77,7 @@ REVENUE = ("revenue_reserved_usd", "revenue_on_demand_usd", "revenue_spot_usd", 
 LINES = (*REVENUE[:1], "sla_credits_usd", *REVENUE[1:], "hosting_fees_received_usd", "hosting_fees_paid_usd",
          "intercompany_fees_received_usd", "intercompany_fees_paid_usd", "energy_usd", "legacy_energy_usd",
          "site_opex_usd", "opex_usd", "synergies_usd", "integration_cost_usd", "ebitda_usd", "depreciation_usd",
-         "capex_usd", "fitout_capex_usd", "conversion_capex_usd", "fitout_recovered_usd", "fitout_netted_usd",
+         "capex_usd", "resale_proceeds_usd", "retirement_gain_usd", "fitout_capex_usd", "conversion_capex_usd", "fitout_recovered_usd", "fitout_netted_usd",
          "prepayments_received_usd", "prepayments_applied_usd", "fcf_usd", "borrowing_usd", "interest_usd",
          "principal_usd", "cash_to_equity_usd", "debt_outstanding_usd", "gpu_secured_debt_usd",
          "collateral_value_usd", "loan_to_collateral", "dscr_ttm", "covenant_breach", "forced_paydown_usd",
@@ -116,7 +122,7 @@ def statements(s: Scenario, acct: VariantAccount, runs=None) -> Statements:
                        - L["hosting_fees_paid_usd"] - L["energy_usd"] - L["legacy_energy_usd"] - L["site_opex_usd"]
                        - L["opex_usd"] + L["synergies_usd"] - L["integration_cost_usd"])
     L["fcf_usd"] = (L["ebitda_usd"] + L["prepayments_received_usd"] - L["prepayments_applied_usd"] - L["capex_usd"]
-                    - L["fitout_capex_usd"] - L["conversion_capex_usd"] + L["fitout_recovered_usd"]
+                    + L["resale_proceeds_usd"] - L["fitout_capex_usd"] - L["conversion_capex_usd"] + L["fitout_recovered_usd"]
                     - L["fitout_netted_usd"])
     run_debt(s, g, L, loan_schedules(s, acct.month_starts[0], g))
     L["cash_to_equity_usd"] = L["fcf_usd"] + L["borrowing_usd"] - L["interest_usd"] - L["principal_usd"]
@@ -132,23 +138,31 @@ def _book_fleet(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
         owner = s.configured_owner(dep)                          # as configured: its terms apply
         c = g.row[owner]
         payer = s.site(dep.site).owner if (dep.site, owner) in power_included else owner
-        L["energy_usd"][:, g.row[payer]] += acct.monthly["energy_cost_usd"][:, d]
+        L["energy_usd"][:, g.row[payer]] += acct.by_deployment["energy_cost_usd"][:, d]
         nt = s.node_type(dep.node_type)
         capex = dep.nodes * nt.gpus_per_node * nt.capex_usd_per_gpu
         start = s.deployment_start(dep)
         m0 = months_between(acct.month_starts[0], start)
         if start >= s.start and m0 < g.M:
             L["capex_usd"][:, c, m0] += capex
+        retire = s.deployment_retire(dep)
+        m_retire = months_between(acct.month_starts[0], retire) if retire is not None else g.M + 10 ** 6
         life = int(round(nt.depreciation_years * 12))
-        lo, hi = max(m0, 0), min(m0 + life, g.M)
+        lo, hi = max(m0, 0), min(m0 + life, m_retire, g.M)
         if hi > lo:
             L["depreciation_usd"][:, c, lo:hi] += capex / life
         age_years = (months - m0 + 1) / 12
         decline = company[owner].gpu_resale_decline_per_year
-        L["collateral_value_usd"][:, c] += np.where(months >= m0, capex * (1 - decline) ** np.maximum(age_years, 0), 0)
+        L["collateral_value_usd"][:, c] += np.where((months >= m0) & (months < m_retire),
+                                                    capex * (1 - decline) ** np.maximum(age_years, 0), 0)
+        if 0 <= m_retire < g.M:   # sold at resale value; the gain or loss against book value
+            proceeds = capex * (1 - decline) ** ((m_retire - m0) / 12)
+            book = capex - capex / life * min(life, m_retire - m0)
+            L["resale_proceeds_usd"][:, c, m_retire] += proceeds
+            L["retirement_gain_usd"][:, c, m_retire] += proceeds - book
         mw = dep.nodes * nt.node_max_w / 1e6
-        L["opex_usd"][:, c] += g.to_month(g.window(s.hours_from_start(start), g.H)) * mw \
-            * company[owner].opex_usd_per_mw_year / HOURS_PER_YEAR
+        in_service = g.window(s.hours_from_start(start), retire_hour(s, dep))
+        L["opex_usd"][:, c] += g.to_month(in_service) * mw * company[owner].opex_usd_per_mw_year / HOURS_PER_YEAR
 
 
 def _book_sites_and_companies(s: Scenario, g: Grid, L: dict) -> None:

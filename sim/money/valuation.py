@@ -6,7 +6,9 @@ Conventions (with those of `sim.money.finance`):
   the company; a merged company uses `into`'s): an exit multiple of the last 12 months' EBITDA
   (before one-off integration cost), Gordon growth on the last 12 months' free cash flow
   (FCF x (1 + g) / (r - g)), or a price per MW of the critical IT (and converted legacy load)
-  of the sites it owns at the horizon. It is discounted with the last month's factor.
+  of the sites it owns at the horizon plus the resale value of the GPUs it owns then (a
+  powered shell is priced without its GPUs; the two earnings-based methods value them through
+  the cash they make). It is discounted with the last month's factor.
 - IRR: the annual rate at which the NPV of monthly flows (end of month) is zero, found by
   Brent's method (scipy.optimize.brentq: a bracketing root finder that always converges where
   NPV changes sign) in [-99%, +1000%] a year; nan where NPV does not change sign there (flows
@@ -28,7 +30,7 @@ from scipy.optimize import brentq
 
 from ..config.schema import Scenario
 from ..config.types import schedule_steps
-from .contracts import HOURS_PER_MONTH, legacy_conversion
+from .contracts import HOURS_PER_MONTH
 
 IRR_BRACKET = (-0.99, 10.0)
 
@@ -39,7 +41,8 @@ def discount_factors(rates: np.ndarray, months: int) -> np.ndarray:
 
 
 def owned_mw(s: Scenario, company: str) -> float:
-    """MW of critical IT and of converted legacy load at the horizon, of the sites `company` owns."""
+    """MW of critical IT at the horizon of the sites `company` owns, with the critical IT of
+    converted legacy loads that join no site."""
     end_h = s.horizon_h
     mw = 0.0
     for site in s.sites:
@@ -49,10 +52,10 @@ def owned_mw(s: Scenario, company: str) -> float:
                  if s.hours_from_start(day) <= end_h]
         mw += steps[-1] if steps else 0.0
         for load in site.legacy_loads:
-            conv = legacy_conversion(s, site, load)
-            if conv is not None:
+            conv = s.conversion_of(site, load)
+            if conv is not None and conv.into_site is None:   # else they are in that site's critical IT
                 start_h = s.hours_from_start(conv.start)
-                mw += load.mw * min(max((end_h - start_h) / (conv.months * HOURS_PER_MONTH), 0.0), 1.0)
+                mw += load.mw / conv.pue_after * min(max((end_h - start_h) / (conv.months * HOURS_PER_MONTH), 0.0), 1.0)
     return mw
 
 
@@ -74,7 +77,8 @@ def terminal_values(s: Scenario, companies: list[str], lines: dict[str, np.ndarr
             fcf = lines["fcf_usd"][:, c, last].sum(axis=1)
             out[:, c] = fcf * (1 + tv.growth) / (company.discount_rate - tv.growth)
         else:
-            out[:, c] = tv.usd_per_mw * owned_mw(s, name)
+            # the powered sites, and the GPUs in them at their resale value (a separate asset)
+            out[:, c] = tv.usd_per_mw * owned_mw(s, name) + lines["collateral_value_usd"][:, c, -1]
     return out
 
 

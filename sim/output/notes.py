@@ -165,7 +165,7 @@ def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
                f"{with_ci(whole)}. Hosting fees and fit-out netting are transfers between the two companies and "
                f"cancel; what merging changes is:")
     components = {
-        "tenant revenue net of SLA credits (pooling)": (("revenue_reserved_usd", "revenue_on_demand_usd",
+        "tenant revenue net of SLA credits (pooling, GPUs in more MW)": (("revenue_reserved_usd", "revenue_on_demand_usd",
                                                          "revenue_spot_usd"), ("sla_credits_usd",)),
         "legacy loads (mining, converted capacity)": (("revenue_legacy_usd", "revenue_converted_usd"),
                                                       ("legacy_energy_usd",)),
@@ -173,6 +173,7 @@ def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
         "synergies less integration cost": (("synergies_usd",), ("integration_cost_usd",)),
         "energy, site and company opex": ((), ("energy_usd", "site_opex_usd", "opex_usd")),
         "capex (GPUs, fit-out)": ((), ("capex_usd", "fitout_capex_usd")),
+        "GPUs sold at retirement": (("resale_proceeds_usd",), ()),
         "hosting fees and fit-out netting": (("hosting_fees_received_usd", "fitout_recovered_usd"),
                                              ("hosting_fees_paid_usd", "fitout_netted_usd")),
         "prepayment timing": (("prepayments_received_usd",), ("prepayments_applied_usd",)),
@@ -187,10 +188,12 @@ def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
     loads = sum(load.mw for site in merged.scenario.sites for load in site.legacy_loads)
     if deal.convert_legacy_loads is not None and loads:
         conv = deal.convert_legacy_loads
+        use = (f"fills the {loads / conv.pue_after:g} MW of critical IT they make with its own GPUs"
+               if conv.use == "gpus" else
+               f"leases the {loads / conv.pue_after:g} MW of critical IT they make at "
+               f"{usd(conv.lease_usd_per_kw_month)} per kW-month after {conv.lease_up_months} months")
         out.append(f"- The merged company converts {loads:g} MW of legacy load from {conv.start:%Y-%m} over "
-                   f"{conv.months} months at {usd(conv.capex_usd_per_mw)} per MW; converted MW earn "
-                   f"{usd(conv.converted_usd_per_mw_year)} per MW-year and do not become GPU deployments in the "
-                   f"engine.")
+                   f"{conv.months} months at {usd(conv.capex_usd_per_mw)} per MW and {use}.")
     return out
 
 

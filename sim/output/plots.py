@@ -235,7 +235,9 @@ def capacity_by_month(v) -> dict[str, np.ndarray]:
     days = np.bincount(month, minlength=n_months).astype(np.float64)
     per_month = lambda daily: np.bincount(month, weights=daily, minlength=n_months) / np.maximum(days, 1)
     s = v.scenario
-    contracted = contracted_gpus_hourly(s).sum(axis=0)
+    each = {id(x): x for x in v.scenarios or [s]}   # replicas' plans may add contracts: their mean
+    by_plan = {key: contracted_gpus_hourly(x).sum(axis=0) for key, x in each.items()}
+    contracted = np.mean([by_plan[id(x)] for x in v.scenarios or [s]], axis=0)
     hour_month = np.repeat(month, 24)[:s.n_hours]
     hours = np.bincount(hour_month, minlength=n_months).astype(np.float64)
     short = (per_replica > 1e-6).sum(axis=0)

@@ -14,6 +14,7 @@ from ..experiment.stats import rank_correlation
 from ..metrics import shown_in, unit_of
 from .document import Document
 from .notes import finance_notes, warnings
+from .operations import fleet_and_demand_notes
 from .plots import PLOTS, capacity_by_month, plot_differences
 from .tables import KEY_METRICS, answer_rows, fmt_value, interval, significance
 
@@ -161,6 +162,10 @@ def report_document(exp: Experiment) -> Document:
     doc.table(*answer_rows(exp))
     doc.figure("comparison.png", "Headline metrics side by side: means with 95% confidence intervals.")
     _capacity_section(doc, exp)
+    fleet = fleet_and_demand_notes(exp)
+    if fleet:
+        doc.heading("Fleet and demand")
+        doc.bullets(fleet)
     doc.heading("Energy and carbon")
     energy = []
     for v in exp.variants:
