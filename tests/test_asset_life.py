@@ -213,9 +213,9 @@ def test_config_errors_name_the_field(base):
 fleet = st.lists(st.tuples(st.integers(1, 40), st.integers(0, 60), st.integers(5, 80)), min_size=1, max_size=5)
 
 
-@given(fleet=fleet, refresh=st.booleans(), rate=st.floats(1, 200), size=st.integers(1, 30),
+@given(fleet=fleet, refresh=st.booleans(), build=st.booleans(), rate=st.floats(1, 200), size=st.integers(1, 30),
        term_days=st.integers(1, 60), patience_days=st.integers(0, 30))
-def test_gpus_are_conserved_and_commitments_stay_within_online_gpus(fleet, refresh, rate, size, term_days,
+def test_gpus_are_conserved_and_commitments_stay_within_online_gpus(fleet, refresh, build, rate, size, term_days,
                                                                    patience_days):
     import tests.conftest as c
     base = copy.deepcopy(c.BASE)
@@ -232,7 +232,7 @@ def test_gpus_are_conserved_and_commitments_stay_within_online_gpus(fleet, refre
                                  for t in ("g", "h")],
                       "signings": [{"name": f"new_{t}", "provider": "a", "node_type": t, "per_year": rate,
                                     "gpus": {"dist": "fixed", "value": size}, "term": term_days * 24.0,
-                                    "patience": patience_days * 24.0} for t in ("g", "h")]}
+                                    "patience": patience_days * 24.0, "build": build} for t in ("g", "h")]}
     s = scenario_from_dict(base)
     (p,) = planned([s], seed=3)
     assert power_fit(p) is None                       # MW in use never above MW online
@@ -252,3 +252,55 @@ def test_gpus_are_conserved_and_commitments_stay_within_online_gpus(fleet, refre
         free = ledger.free.get(("a", node_type))
         if free is not None:
             assert free.min() >= 0
+
+
+def _building(base, patience="120d", mw=0.01):
+    base["horizon"] = "120d"
+    base["sites"][0]["critical_it_mw"] = mw            # 20 nodes of 500 W: no GPUs yet
+    base["companies"] = [{"name": "a", "procurement_lead_time": "30d"}]
+    base["market"] = {"prices": [{"node_type": "g", "usd_per_gpu_hour": 2.0, "at": "2026-01-05"}],
+                      "signings": [{"name": "new", "provider": "a", "node_type": "g", "per_year": 40,
+                                    "end": "2026-03-01", "gpus": {"dist": "fixed", "value": 4}, "term": "20d",
+                                    "patience": patience, "build": True}]}
+    return scenario_from_dict(base)
+
+
+def test_a_signing_with_build_starts_on_gpus_bought_for_it_one_lead_time_later(base):
+    s = _building(base)
+    p, lost = plan_demand(s, seed=1, replica=0)
+    times = signing_times_h(s, s.market.signings[0], stream(1, 0, "signings/new"))
+    days = np.ceil(times / 24 - 1e-9).astype(int)
+    assert times.size >= 3
+    built = p.deployments
+    assert built and all(d.nodes * 1 <= 4 and d.owner == "a" for d in built)
+    # each bought batch comes online exactly 30 days after the signing that needed it
+    assert {(d.start - s.start).days for d in built} <= {int(day) + 30 for day in days}
+    assert power_fit(p) is None                        # never more nodes than the 10 kW hold
+    assert sum(d.nodes for d in built) <= 20
+    served = sum(1 for _ in days) - len(lost)
+    levels = next(t for t in p.tenants if t.name == "new").reservation.gpus
+    assert max(levels.values()) <= 20 and served > 0
+
+
+def test_a_signing_whose_patience_is_shorter_than_the_lead_time_is_lost(base):
+    p, lost = plan_demand(_building(base, patience="10d"), seed=1, replica=0)
+    assert p.deployments == [] and len(lost) > 0
+
+
+def test_the_engine_retires_nodes_that_fail_and_sit_in_maintenance(base):
+    """Retirement meets failures, repairs and a maintenance window: the run keeps its
+    invariants (every job accounted once, allocated within online) and no GPU serves after it."""
+    base["horizon"] = "60d"
+    base["node_types"][0].update(gpus_per_node=8, failures_per_gpu_year=20.0, repair_h=48.0, economic_life_years=0.05)
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": 6}]
+    base["maintenance"] = [{"site": "s1", "start": "2026-01-20", "duration": "3d", "node_fraction": 0.5}]
+    base["tenants"] = [{"name": "t", "provider": "a", "workload": {
+        "node_type": "g", "arrival_rate_per_h": 2.0, "gpus": {"dist": "empirical", "values": [1, 4, 8]},
+        "duration_h": {"dist": "exponential", "mean": 10}}}]
+    s = scenario_from_dict(base)
+    retire_day = (s.deployment_retire(s.deployments[0]) - s.start).days    # 0.05 y = 18 days
+    v = _run(s)
+    online = v.account.daily["gpus_online"].sum(axis=0)
+    assert online[retire_day:].max() == 0 and online[:retire_day].max() > 0
+    jobs = v.runs[0].jobs
+    assert (jobs["start_h"][~np.isnan(jobs["start_h"])] < retire_day * 24 + 1e-9).all()   # none starts after

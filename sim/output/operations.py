@@ -1,6 +1,6 @@
 """The report's "Fleet and demand" section: where the variants differ operationally, in
 words and numbers: MW that became GPUs, GPUs bought, retired and sold, converted MW leased,
-and the demand each could not serve (lost signings and renewals)."""
+the demand each could not serve (lost signings and renewals) and the time to power."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 
 from ..config.types import schedule_steps
+from ..engine.delays import delay_spec, site_delay_h
 from ..experiment.runner import Experiment
 from ..experiment.stats import mean_ci95
 from .tables import fmt_value
@@ -66,15 +67,31 @@ def _lost_line(v) -> str | None:
     interval = f" [{fmt_value(max(float(lo), 0.0))}, {fmt_value(float(hi))}]" if np.isfinite(lo) else ""
     return (f"{v.name}: {np.mean(m['lost_contracts']):,.1f} contracts lost (signings and renewals its uncommitted "
             f"GPUs could not cover in time), {fmt_value(gpu_h)}{interval} GPU-hours worth USD "
-            f"{fmt_value(revenue, 'USD')} at the prices they were offered" + (f"; most in {top}" if top else "") + ".")
+            f"{fmt_value(revenue, 'USD')} at the prices they were offered" + (f"; most in {top}" if top else "")
+            + " (capacity outside the model may serve some of it).")
+
+
+def _time_to_power_line(v) -> str | None:
+    """How late the hosts delivered the sites with a delivery-delay risk, over the replicas."""
+    s = v.scenario
+    sites = [site.name for site in s.sites if delay_spec(s, site.name) is not None]
+    if not sites:
+        return None
+    delays = np.array([[site_delay_h(s, run.seed, run.replica, name) / 24 for name in sites] for run in v.runs])
+    late = delays > 0
+    mean = float(delays[late].mean()) if late.any() else 0.0
+    return (f"{v.name}: time to power: {late.sum()} of {late.size} site deliveries late (sites x replicas), "
+            f"{mean:.0f} days late on average when late; {float(delays.sum(axis=1).mean()):.0f} site-days late "
+            f"per replica.")
 
 
 def fleet_and_demand_notes(exp: Experiment) -> list[str]:
     out = []
     for v in exp.variants:
         out.append(_fleet_line(v))
-        if (lost := _lost_line(v)) is not None:
-            out.append(lost)
+        for line in (_lost_line(v), _time_to_power_line(v)):
+            if line is not None:
+                out.append(line)
     if len(exp.variants) == 2:
         a, b = exp.variants
         for metric, what in (("lost_demand_gpu_hours", "GPU-hours of demand lost"),

@@ -115,7 +115,7 @@ class Ledger:
                 continue
             dep = Deployment(site=site.name, node_type=node_type, nodes=nodes, owner=owner,
                              start=s.start + dt.timedelta(days=day))
-            end = min(self.days, self._day(retire_h(s, dep)))
+            end = min(self.days, self._day(min(retire_h(s, dep), self.days * 24.0)))
             if self.mw_free[site.name][day:end].min() + 1e-9 < mw:
                 continue
             self.mw_free[site.name][day:end] -= mw
