@@ -8,6 +8,11 @@ from .schema import Scenario
 from .types import BYTES_PER_JOB, HOURS_PER_YEAR, MAX_FLEET_GPUS, jobs_per_replica_limit, schedule_steps
 
 
+# merger and company inputs that sim.plan reads: they change the fleet the engine runs
+PLANNED_KEYS = ("roadmap", "refresh", "procurement_lead_time", "convert_legacy_loads", "delivery_delay",
+                "merger.into", "merger.members")
+
+
 def _unique(items, what: str) -> str | None:
     seen = set()
     for i, item in enumerate(items):
@@ -129,6 +134,9 @@ def cross_problems(s: Scenario) -> list[str]:
         if not (b.path.startswith("merger.") or b.path.startswith("companies[")):
             checks.append(f"breakevens[{i}].path: {b.path!r} is not a money input under merger or companies (the "
                           f"engine's records are reused at every value tried)")
+        elif any(key in b.path for key in PLANNED_KEYS):
+            checks.append(f"breakevens[{i}].path: {b.path!r} changes the fleet's plan (what GPUs the engine runs), "
+                          f"not money only")
     checks += _fleet_and_market_problems(s, companies, sites, node_types)
     for i, m in enumerate(s.maintenance):
         checks.append(_ref(m.site, sites, f"maintenance[{i}].site", "site"))

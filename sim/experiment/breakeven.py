@@ -2,8 +2,8 @@
 one money input at which the paired difference of a metric (merged minus standalone NPV, by
 default) changes sign.
 
-Every probe keeps the replicas' engine and meter records (the input is under `merger` or
-`companies`, which neither reads) and recomputes only the statements, so the same random
+Every probe keeps the replicas' plans, engine and meter records (the input is under `merger`
+or `companies`, and not one the plan reads) and recomputes only the statements, so the same random
 demand is priced at each value (common random numbers); the bisection is the sizing search's
 (`sim.experiment.search`), to 1/1000 of the range. The difference is taken to move one
 way across the range; `value` is None when it keeps its sign over all of it.
@@ -16,10 +16,7 @@ import numpy as np
 
 from ..config import yamlpath
 from ..config.variants import Variant
-from ..engine.model import engine_inputs
-from ..errors import ConfigError
 from ..money.offer import merger_metrics
-from ..plan import planned
 from .groups import books
 from .search import smallest_meeting
 
@@ -36,15 +33,18 @@ class Breakeven:
     rises: bool                     # the difference grows with the input
 
 
-def _difference(merged, base, variant: Variant, metric: str, seed: int) -> float:
+def _difference(merged, base, variant: Variant, metric: str, seed: int, contracts: dict) -> float:
     """`merged`, `base`: the variants' results (sim.experiment.runner.VariantResult)."""
-    scenarios, _ = variant.scenarios(seed, len(merged.runs))
-    scenarios = planned(scenarios, seed)
+    changed, _ = variant.scenarios(seed, len(merged.runs))
+    # the replicas' plans stand (config checks refuse paths the plan reads): swap the money in
+    swapped: dict[tuple[int, int], object] = {}
+    scenarios = []
+    for p, c in zip(merged.scenarios, changed):
+        if (id(p), id(c)) not in swapped:
+            swapped[id(p), id(c)] = p.model_copy(update={"companies": c.companies, "merger": c.merger})
+        scenarios.append(swapped[id(p), id(c)])
     s = scenarios[0]
-    if engine_inputs(s) != engine_inputs(merged.scenario):
-        raise ConfigError(f"breakevens: {variant.where} changes what the engine simulates (the fleet or the "
-                          f"demand); a breakeven may move money inputs only")
-    fin = books(scenarios, merged.groups, merged.runs)
+    fin = books(scenarios, merged.groups, merged.runs, contracts)
     values = dict(fin.metrics)
     if s.merger is not None:
         values.update(merger_metrics(s, fin, base.scenario, base.finance, [(r.seed, r.replica) for r in merged.runs]))
@@ -54,17 +54,18 @@ def _difference(merged, base, variant: Variant, metric: str, seed: int) -> float
 
 def breakevens(merged, base, raw: dict, where: str, seed: int) -> list[Breakeven]:
     """Every `breakevens:` entry of the merged variant (`raw`: its config as written)."""
-    return [_breakeven(spec, merged, base, raw, where, seed) for spec in merged.scenario.breakevens]
+    contracts: dict = {}   # the contract lines, the same at every probe
+    return [_breakeven(spec, merged, base, raw, where, seed, contracts) for spec in merged.scenario.breakevens]
 
 
-def _breakeven(spec, merged, base, raw: dict, where: str, seed: int) -> Breakeven:
+def _breakeven(spec, merged, base, raw: dict, where: str, seed: int, contracts: dict) -> Breakeven:
     configured = float(yamlpath.get(merged.scenario.model_dump(mode="json"), spec.path))   # defaults included
     probes: dict[float, float] = {}
 
     def difference(value: float) -> float:
         if value not in probes:
             variant = Variant.from_raw(yamlpath.assign(raw, spec.path, value), f"{where} ({spec.path}={value:g})")
-            probes[value] = _difference(merged, base, variant, spec.metric, seed)
+            probes[value] = _difference(merged, base, variant, spec.metric, seed, contracts)
         return probes[value]
 
     at_low, at_high = difference(spec.low), difference(spec.high)

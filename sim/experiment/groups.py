@@ -8,7 +8,7 @@ import numpy as np
 
 from ..config.schema import Scenario
 from ..metering.accounting import VariantAccount
-from ..money.finance import Statements, statements
+from ..money.finance import Statements, contract_lines, statements
 
 
 def _stack(parts, get, n: int) -> dict[str, np.ndarray]:
@@ -45,10 +45,20 @@ def merge_accounts(parts, n: int) -> VariantAccount:
     return VariantAccount(**fields)
 
 
-def books(scenarios: list[Scenario], accounts, runs) -> Statements:
+def books(scenarios: list[Scenario], accounts, runs, contracts: dict | None = None) -> Statements:
     """Statements of every group of replicas that share a scenario (bills follow each
-    replica's delivery delays), put back in replica order."""
-    parts = [(idx, statements(scenarios[idx[0]], acct, [runs[k] for k in idx])) for idx, acct in accounts]
+    replica's delivery delays), put back in replica order. `contracts`: a cache of each
+    group's contract lines (by its first replica), filled on first use, for callers that vary
+    money terms only."""
+    parts = []
+    for idx, acct in accounts:
+        s, group = scenarios[idx[0]], [runs[k] for k in idx]
+        lines = None
+        if contracts is not None:
+            lines = contracts.get(idx[0])
+            if lines is None:
+                lines = contracts[idx[0]] = contract_lines(s, acct, group)
+        parts.append((idx, statements(s, acct, group, lines)))
     if len(parts) == 1:
         return parts[0][1]
     n = len(runs)

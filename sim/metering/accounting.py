@@ -119,12 +119,14 @@ def reservation_target_intervals(s: Scenario):
 
 def contracted_gpus_hourly(s: Scenario) -> np.ndarray:
     """(tenants, hours): the GPUs each tenant's reservation contracts for in each hour; the one
-    source of contracted GPU-hours for billing and for the capacity report."""
-    out = np.zeros((max(len(s.tenants), 1), s.n_hours))
-    hours = np.arange(s.n_hours, dtype=np.float64)
-    for a, b, gpus, t in reservation_target_intervals(s):
-        out[t] += ((hours >= a) & (hours < b)) * gpus
-    return out
+    source of contracted GPU-hours for billing and for the capacity report. Levels start and end
+    on whole hours here (a level from 2.5 h counts from hour 3, as `hours >= a` does)."""
+    T, H = max(len(s.tenants), 1), s.n_hours
+    steps = np.zeros((T, H + 1))
+    for a, b, gpus, t in reservation_target_intervals(s):   # +gpus from ceil(a), -gpus from ceil(b)
+        steps[t, min(int(np.ceil(a)), H)] += gpus
+        steps[t, min(int(np.ceil(b)), H)] -= gpus
+    return np.cumsum(steps, axis=1)[:, :H]
 
 
 def _sla(s: Scenario, jobs, contracted_gpu_h: float, shortfall_gpu_h: float) -> float:

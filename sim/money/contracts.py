@@ -94,11 +94,11 @@ def reservation_price_hourly(s: Scenario, r: Reservation, H: int) -> np.ndarray:
     """USD per GPU-hour in each hour: the one price, or the steps of a price by date."""
     if not isinstance(r.price_usd_per_gpu_hour, dict):
         return np.full(H, reservation_price(s, r))
-    hours = np.arange(H, dtype=np.float64)
-    out = np.zeros(H)
-    for day, price in schedule_steps(r.price_usd_per_gpu_hour, r.start or s.start):
-        out[hours >= s.hours_from_start(day)] = price
-    return out
+    steps = schedule_steps(r.price_usd_per_gpu_hour, r.start or s.start)   # sorted by date
+    starts = np.array([s.hours_from_start(day) for day, _ in steps])
+    prices = np.array([0.0] + [price for _, price in steps])
+    # the last step started by each hour (none yet: 0)
+    return prices[np.searchsorted(starts, np.arange(H, dtype=np.float64), side="right")]
 
 
 def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
