@@ -304,3 +304,66 @@ def test_the_engine_retires_nodes_that_fail_and_sit_in_maintenance(base):
     assert online[retire_day:].max() == 0 and online[:retire_day].max() > 0
     jobs = v.runs[0].jobs
     assert (jobs["start_h"][~np.isnan(jobs["start_h"])] < retire_day * 24 + 1e-9).all()   # none starts after
+
+
+def test_lost_demand_csv_adds_up_to_the_metrics_by_tenant_and_month(base, tmp_path):
+    import csv
+
+    import yaml
+
+    from sim import api
+    from sim.output.results import write_results
+    signings = [{"name": "new", "provider": "a", "node_type": "g", "per_year": 40, "gpus": {"dist": "fixed", "value": 3},
+                 "term": "60d"}]
+    base["horizon"] = "120d"
+    base["replicas"] = 2
+    base["market"] = {"prices": [{"node_type": "g", "usd_per_gpu_hour": 2.0, "at": "2026-01-05"}],
+                      "signings": signings}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(base))
+    exp = api.run(tmp_path / "c.yaml")
+    folder = write_results(exp, tmp_path / "out")
+    rows = list(csv.DictReader(open(folder / "lost_demand.csv")))
+    assert {r["month"] for r in rows} <= {"2026-01", "2026-02", "2026-03", "2026-04", "2026-05"}
+    (v,) = exp.variants
+    for k in range(2):
+        mine = [r for r in rows if r["replica"] == str(k)]
+        assert sum(int(r["contracts_lost"]) for r in mine) == v.metrics["lost_contracts"][k] > 0
+        assert sum(float(r["gpu_hours"]) for r in mine) == pytest.approx(v.metrics["lost_demand_gpu_hours"][k])
+        assert sum(float(r["revenue_usd"]) for r in mine) == pytest.approx(v.metrics["lost_demand_revenue_usd"][k])
+
+
+def test_a_breakeven_over_an_input_the_plan_reads_is_refused(base):
+    from sim.errors import ConfigError
+    base["companies"] = [{"name": "a"}, {"name": "b"}]
+    base["scenario"] = "m"
+    base["merger"] = {"into": "a", "members": ["a", "b"]}
+    base["breakevens"] = [{"path": "companies[0].procurement_lead_time", "low": 24, "high": 1000}]
+    with pytest.raises(ConfigError, match=r"breakevens\[0\].path: .* changes the fleet's plan"):
+        scenario_from_dict(base)
+
+
+def test_an_expansion_option_adds_mw_when_a_signing_finds_none_free(base):
+    """No MW free: the owner exercises the site's option (10 kW in 40 days, $1M per MW): the
+    first signing starts 40 days after it is signed (the GPUs take 30), the option's capex is
+    booked that day, and later signings use what is left of the 10 kW."""
+    s = _building(base, patience="60d", mw=0.0)
+    raw = s.model_dump(mode="json")
+    raw["sites"][0]["expansions"] = [{"mw": 0.01, "capex_usd_per_mw": 1e6, "lead_time": "40d"}]
+    s = scenario_from_dict(raw)
+    p, lost = plan_demand(s, seed=1, replica=0)
+    times = signing_times_h(s, s.market.signings[0], stream(1, 0, "signings/new"))
+    first = int(np.ceil(times[0] / 24 - 1e-9))
+    site = p.site("s1")
+    assert site.expansions == [] and site.capex_usd == {s.start + dt.timedelta(days=first): 0.01 * 1e6}
+    assert site.critical_it_mw[s.start + dt.timedelta(days=first + 40)] == pytest.approx(0.01)
+    assert min((d.start - s.start).days for d in p.deployments) == first + 40
+    assert power_fit(p) is None and sum(d.nodes for d in p.deployments) <= 20
+    v = _run(s)
+    capex = v.finance.lines["site_capex_usd"][0, 0]
+    exercised = s.start + dt.timedelta(days=first)
+    month = (exercised.year - s.start.year) * 12 + exercised.month - s.start.month
+    assert capex.sum() == pytest.approx(1e4) and capex[month] == pytest.approx(1e4)   # all of it that month
+    # an option that comes too late for the signings' patience is never exercised
+    raw["sites"][0]["expansions"][0]["lead_time"] = "90d"
+    p, lost = plan_demand(scenario_from_dict(raw), seed=1, replica=0)
+    assert p.site("s1").capex_usd == {} and p.deployments == [] and len(lost) == times.size

@@ -140,6 +140,16 @@ class SeasonalPue(Strict):
     temperature_series: HourlySeries
 
 
+class Expansion(Strict):
+    """An option to add `mw` of critical IT to a site: exercised (whole) by its owner's build-out
+    when a signing with `build: true` finds no free MW (sim.plan.signings), online `lead_time`
+    after, for `capex_usd_per_mw` paid when exercised."""
+    mw: Pos
+    capex_usd_per_mw: NonNeg
+    lead_time: DurationH
+    earliest: Date | None = None       # not exercised before
+
+
 class Site(Strict):
     name: Name
     owner: Name
@@ -151,6 +161,8 @@ class Site(Strict):
     spare_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0    # nodes held back to replace failed ones
     state: str | None = None
     legacy_loads: list[LegacyLoad] = []
+    expansions: list[Expansion] = []
+    capex_usd: dict[Date, NonNeg] = {}   # its owner's build capex by date (plans add exercised expansions)
 
 
 # ---------------------------------------------------------------- hardware

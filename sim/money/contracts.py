@@ -38,6 +38,7 @@ conventions. Here:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,8 +69,12 @@ class Grid:
     def month_of(self, hour: float) -> int:
         return int(np.searchsorted(self.month_edges, hour, side="right")) - 1
 
+    @functools.cached_property
+    def hours(self) -> np.ndarray:
+        return np.arange(self.H, dtype=np.float64)
+
     def window(self, start_h: float, end_h: float) -> np.ndarray:
-        h = np.arange(self.H, dtype=np.float64)
+        h = self.hours
         return ((h >= start_h) & (h < end_h)).astype(np.float64)
 
 

@@ -24,7 +24,8 @@ Conventions (sim/money/contracts.py states those of tenant and hosting contracts
 - Finance keeps the configured dates; only hosting billing follows delivery delays (the engine
   brings late GPUs online late, so the reservations they miss show as SLA credits).
 - Free cash flow (unlevered) = EBITDA + prepayments received - prepayments applied - capex
-  (GPUs, fit-out, conversion) + resale proceeds + fit-out recovered by netting (client) - fit-out netted (host).
+  (GPUs, fit-out, conversion, sites: `site_capex_usd`, a site's `capex_usd` by date, which
+  plans fill with exercised expansions) + resale proceeds + fit-out recovered by netting (client) - fit-out netted (host).
   Cash to equity = free cash flow + borrowing - interest - principal.
 - Loans: `principal_usd` is outstanding at the later of the loan start and the scenario start
   (borrowed then when a start inside the horizon is given). Amortizing loans pay a level monthly
@@ -77,7 +78,8 @@ REVENUE = ("revenue_reserved_usd", "revenue_on_demand_usd", "revenue_spot_usd", 
 LINES = (*REVENUE[:1], "sla_credits_usd", *REVENUE[1:], "hosting_fees_received_usd", "hosting_fees_paid_usd",
          "intercompany_fees_received_usd", "intercompany_fees_paid_usd", "energy_usd", "legacy_energy_usd",
          "site_opex_usd", "opex_usd", "synergies_usd", "integration_cost_usd", "ebitda_usd", "depreciation_usd",
-         "capex_usd", "resale_proceeds_usd", "retirement_gain_usd", "fitout_capex_usd", "conversion_capex_usd", "fitout_recovered_usd", "fitout_netted_usd",
+         "capex_usd", "resale_proceeds_usd", "retirement_gain_usd", "fitout_capex_usd", "conversion_capex_usd",
+         "site_capex_usd", "fitout_recovered_usd", "fitout_netted_usd",
          "prepayments_received_usd", "prepayments_applied_usd", "fcf_usd", "borrowing_usd", "interest_usd",
          "principal_usd", "cash_to_equity_usd", "debt_outstanding_usd", "gpu_secured_debt_usd",
          "collateral_value_usd", "loan_to_collateral", "dscr_ttm", "covenant_breach", "forced_paydown_usd",
@@ -135,7 +137,7 @@ def statements(s: Scenario, acct: VariantAccount, runs=None, contracts: dict | N
                        - L["hosting_fees_paid_usd"] - L["energy_usd"] - L["legacy_energy_usd"] - L["site_opex_usd"]
                        - L["opex_usd"] + L["synergies_usd"] - L["integration_cost_usd"])
     L["fcf_usd"] = (L["ebitda_usd"] + L["prepayments_received_usd"] - L["prepayments_applied_usd"] - L["capex_usd"]
-                    + L["resale_proceeds_usd"] - L["fitout_capex_usd"] - L["conversion_capex_usd"] + L["fitout_recovered_usd"]
+                    + L["resale_proceeds_usd"] - L["fitout_capex_usd"] - L["conversion_capex_usd"] - L["site_capex_usd"] + L["fitout_recovered_usd"]
                     - L["fitout_netted_usd"])
     run_debt(s, g, L, loan_schedules(s, acct.month_starts[0], g))
     L["cash_to_equity_usd"] = L["fcf_usd"] + L["borrowing_usd"] - L["interest_usd"] - L["principal_usd"]
@@ -186,6 +188,9 @@ def _book_sites_and_companies(s: Scenario, g: Grid, L: dict) -> None:
             it_mw[hours >= s.hours_from_start(day)] = level
         L["site_opex_usd"][:, g.row[site.owner]] += g.to_month(it_mw) * 1000 * site.opex_usd_per_kw_month \
             / HOURS_PER_MONTH
+        for day, usd in site.capex_usd.items():   # build capex (exercised expansions), within the horizon
+            if 0 <= s.hours_from_start(day) < g.H:
+                L["site_capex_usd"][:, g.row[site.owner], g.month_of(s.hours_from_start(day))] += usd
     for c in s.companies:
         L["opex_usd"][:, g.row[c.name]] += g.to_month(np.full(g.H, c.opex_usd_per_year / HOURS_PER_YEAR))
 

@@ -172,7 +172,7 @@ def _merger_notes(exp: Experiment, full_ramp: dict, usd, with_ci) -> list[str]:
         "conversion capex": ((), ("conversion_capex_usd",)),
         "synergies less integration cost": (("synergies_usd",), ("integration_cost_usd",)),
         "energy, site and company opex": ((), ("energy_usd", "site_opex_usd", "opex_usd")),
-        "capex (GPUs, fit-out)": ((), ("capex_usd", "fitout_capex_usd")),
+        "capex (GPUs, fit-out, site expansions)": ((), ("capex_usd", "fitout_capex_usd", "site_capex_usd")),
         "GPUs sold at retirement": (("resale_proceeds_usd",), ()),
         "hosting fees and fit-out netting": (("hosting_fees_received_usd", "fitout_recovered_usd"),
                                              ("hosting_fees_paid_usd", "fitout_netted_usd")),

@@ -24,6 +24,7 @@ from ..experiment.cache import pid_alive
 from ..experiment.runner import Experiment
 from ..metering.jobstats import censored_wait_h
 from ..money.finance import LINES
+from ..plan.signings import lost_by_month
 from .cells import float_cell, float_cells
 from .parquet import write_parquet
 
@@ -39,6 +40,7 @@ def write_results(exp: Experiment, out_root: str | Path) -> Path:
         _write_finance(exp, tmp / "finance.csv")
         write_samples(exp, tmp / "samples.csv")
         write_replicas(exp, tmp / "replicas.csv")
+        write_lost_demand(exp, tmp / "lost_demand.csv")
         write_parquet(exp, tmp)
         write_report(exp, tmp)
 
@@ -175,6 +177,23 @@ def write_replicas(exp: Experiment, path: Path) -> None:
             for name in sorted(v.metrics):
                 for k, value in enumerate(float_cells(v.metrics[name])):
                     w.writerow([v.name, k, exp.seed, name, value])
+
+
+def write_lost_demand(exp: Experiment, path: Path) -> None:
+    """Demand not served, by variant, replica, tenant and month (nothing written when no
+    variant draws demand beyond its backlog): conventions in sim/plan/signings.py."""
+    if not any("lost_contracts" in v.metrics for v in exp.variants):
+        return
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "replica", "tenant", "month", "contracts_lost", "gpu_hours", "revenue_usd"])
+        for v in exp.variants:
+            s0 = v.scenario
+            edges = np.array([max(0.0, s0.hours_from_start(m)) for m in v.account.month_starts] + [s0.horizon_h])
+            for k, s in enumerate(v.scenarios):
+                for tenant, m, contracts, gpu_h, usd in lost_by_month(s, edges):
+                    w.writerow([v.name, k, tenant, f"{v.account.month_starts[m]:%Y-%m}", contracts, float_cell(gpu_h),
+                                float_cell(usd)])
 
 
 def _run_metadata(exp: Experiment) -> dict:

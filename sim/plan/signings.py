@@ -14,7 +14,9 @@ order, each committing what it is granted, so an earlier one is served first.
   (within the horizon). With `build: true` its provider otherwise buys the GPUs it lacks (whole
   nodes of the SKU), online one `procurement_lead_time` after the signing if that is within
   its patience, into the first site (config order) it owns or rents under a hosting contract
-  whose free MW hold them until they retire. Otherwise it is lost whole. Served signings of one segment add up
+  whose free MW hold them until they retire; where none does, it first exercises the first
+  expansion option of a site it owns that adds enough MW in time (the nodes then come online
+  when both the MW and the GPUs are there). Otherwise it is lost whole. Served signings of one segment add up
   to one tenant whose reservation steps at every start and end, priced at the GPU-weighted
   mean of the prices of the contracts running (so the bill is each contract's GPUs x its
   price).
@@ -89,6 +91,7 @@ class Ledger:
                 it_mw[hours >= s.hours_from_start(day)] = level
             self.mw_free[site.name] = daily_min(it_mw - used_mw[site.name])
         self.built: list[Deployment] = []
+        self.exercised: dict[tuple[str, int], tuple[int, int]] = {}   # (site, option) -> (ordered, online day)
 
     def _day(self, h: float) -> int:
         return int(np.ceil(h / 24 - 1e-9))
@@ -123,6 +126,45 @@ class Ledger:
             self.built.append(dep)
             return True
         return False
+
+    def expand(self, owner: str, mw: float, ordered: int, last: int) -> int | None:
+        """Exercise the first option (sites in config order) of a site `owner` owns that adds
+        at least `mw` by day `last` when ordered on day `ordered`; the day its MW are online."""
+        s = self.s
+        for site in s.sites:
+            if s.owner_of(site.owner) != owner:
+                continue
+            for i, option in enumerate(site.expansions):
+                earliest = max(ordered, (option.earliest - s.start).days if option.earliest else 0)
+                online = earliest + int(np.ceil(option.lead_time / 24 - 1e-9))
+                if (site.name, i) in self.exercised or option.mw + 1e-9 < mw or online > last:
+                    continue
+                self.exercised[site.name, i] = (earliest, online)
+                self.mw_free[site.name][online:] += option.mw
+                return online
+        return None
+
+    def sites_with_expansions(self) -> list:
+        """The sites with each exercised option's MW in their critical IT from the day it is
+        online and its capex on the day it is exercised; the option itself gone."""
+        s, out = self.s, []
+        for site in s.sites:
+            done = {i: days for (name, i), days in self.exercised.items() if name == site.name}
+            if not done:
+                out.append(site)
+                continue
+            steps = schedule_steps(site.critical_it_mw, s.start)
+            days = sorted({day for day, _ in steps} | {s.start + dt.timedelta(days=on) for _, on in done.values()})
+            level = lambda day: ([0.0] + [mw for when, mw in steps if when <= day])[-1] + sum(
+                site.expansions[i].mw for i, (_, on) in done.items() if s.start + dt.timedelta(days=on) <= day)
+            capex = dict(site.capex_usd)
+            for i, (exercised, _) in done.items():
+                when = s.start + dt.timedelta(days=exercised)
+                capex[when] = capex.get(when, 0.0) + site.expansions[i].mw * site.expansions[i].capex_usd_per_mw
+            out.append(site.model_copy(update={
+                "critical_it_mw": {day: level(day) for day in days}, "capex_usd": capex,
+                "expansions": [x for i, x in enumerate(site.expansions) if i not in done]}))
+        return out
 
 
 def _term_days(term_h: float) -> int:
@@ -189,9 +231,16 @@ def _built_for(s: Scenario, ledger: Ledger, key, day: int, last: int, gpus: int,
     online = day + int(np.ceil(company.procurement_lead_time / 24 - 1e-9))
     if online > last:
         return None
-    per_node = s.node_type(node_type).gpus_per_node
-    nodes = int(np.ceil((gpus - max(0.0, ledger.available(key, online, term_days))) / per_node))
-    if not ledger.build(owner, node_type, nodes, online) or ledger.available(key, online, term_days) < gpus:
+    nt = s.node_type(node_type)
+    nodes = int(np.ceil((gpus - max(0.0, ledger.available(key, online, term_days))) / nt.gpus_per_node))
+    if not ledger.build(owner, node_type, nodes, online):
+        expanded = ledger.expand(owner, nodes * nt.node_max_w / 1e6, day, last)   # no free MW: add some
+        if expanded is None:
+            return None
+        online = max(online, expanded)
+        if not ledger.build(owner, node_type, nodes, online):
+            return None
+    if ledger.available(key, online, term_days) < gpus:
         return None   # (a build whose GPUs retire within the term stays: the MW are spent)
     return online
 
@@ -254,7 +303,8 @@ def plan_demand(s: Scenario, seed: int, replica: int) -> tuple[Scenario, list[Lo
     tenants = list(s.tenants)
     tenants += [renewals[t.name] for t in renewing]
     tenants += [_segment_tenant(s, g, served[g.name]) for g in s.market.signings]
-    out = s.model_copy(update={"tenants": tenants, "deployments": list(s.deployments) + ledger.built})
+    out = s.model_copy(update={"tenants": tenants, "deployments": list(s.deployments) + ledger.built,
+                               "sites": ledger.sites_with_expansions()})
     if ledger.built and (problem := power_fit(out)):
         raise InvariantError(f"the signings' build-out overfills a site: {problem}")
     return out, lost
@@ -276,3 +326,21 @@ def demand_metrics(s: Scenario) -> dict[str, float]:
         out[f"lost_demand_gpu_hours[{name}]"] = sum(x.gpu_h for x in mine)
         out[f"lost_demand_revenue_usd[{name}]"] = sum(x.revenue_usd for x in mine)
     return out
+
+
+def lost_by_month(s: Scenario, month_edges_h: np.ndarray) -> list[tuple[str, int, int, float, float]]:
+    """(tenant, month, contracts, GPU-hours, revenue USD) of this replica's lost demand: each
+    lost contract counts once, in the month it would have started, and its GPU-hours in the
+    months its term would have run (within the horizon), at its price."""
+    out: dict[tuple[str, int], list[float]] = {}
+    starts, ends = month_edges_h[:-1], month_edges_h[1:]
+    for x in s._lost_demand:
+        hours = x.gpu_h / x.gpus if x.gpus else 0.0
+        overlap = np.clip(np.minimum(ends, x.start_h + hours) - np.maximum(starts, x.start_h), 0.0, None)
+        first = int(np.searchsorted(month_edges_h, x.start_h, side="right")) - 1
+        for m in sorted(set(np.flatnonzero(overlap).tolist()) | {first}):
+            row = out.setdefault((x.tenant, m), [0, 0.0, 0.0])
+            row[0] += m == first
+            row[1] += x.gpus * overlap[m]
+            row[2] += x.gpus * overlap[m] * x.price
+    return [(tenant, m, int(c), gpu_h, usd) for (tenant, m), (c, gpu_h, usd) in sorted(out.items())]
