@@ -840,6 +840,11 @@ class Scenario(Strict):
             return self.merger.convert_legacy_loads
         return load.conversion
 
+    def retire_h(self, dep: Deployment) -> float:
+        """When a deployment's GPUs leave service, in hours from the start (inf: never)."""
+        retire = self.deployment_retire(dep)
+        return math.inf if retire is None else self.hours_from_start(retire)
+
     def in_service(self, dep: Deployment, day: dt.date) -> bool:
         retire = self.deployment_retire(dep)
         return self.deployment_start(dep) <= day and (retire is None or day < retire)

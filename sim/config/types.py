@@ -18,6 +18,7 @@ if TYPE_CHECKING:   # for annotations only: the schema builds on these types
     from .schema import Reservation, Scenario
 
 HOURS_PER_YEAR = 8760.0
+HOURS_PER_MONTH = HOURS_PER_YEAR / 12   # 730: the hours of a kW-month, and of a plan's month
 MAX_JOB_GPUS = 1_000_000
 MAX_JOBS_PER_REPLICA = 50_000_000
 MAX_FLEET_GPUS = 20_000_000          # about 20x the largest fleets built

@@ -49,12 +49,6 @@ def engine_inputs(s: Scenario) -> dict:
     return data
 
 
-def retire_hour(s: Scenario, dep) -> float:
-    """When a deployment's GPUs leave service, in hours from the start (inf: never)."""
-    retire = s.deployment_retire(dep)
-    return float("inf") if retire is None else s.hours_from_start(retire)
-
-
 def reserved_in_use(s: Scenario, tenant, seed: int, replica: int) -> np.ndarray:
     """Share of a lending reservation's GPUs in use by hour: its utilization profile, drawn
     from the same stream as the accounting's (so both see the same hours)."""
@@ -139,7 +133,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
         else:
             pool_of(sched, nt).plan_nodes(dep.site, dep.nodes, nt.nodes_per_pod)
         sched.track_nodes |= (nt.failures_per_gpu_year > 0 or nt.interruptions_per_gpu_year > 0
-                              or bool(maintenance_of(s, dep)) or retire_hour(s, dep) < s.horizon_h)
+                              or bool(maintenance_of(s, dep)) or s.retire_h(dep) < s.horizon_h)
     tenant_scheduler = []
     for tenant in s.tenants:
         sched = scheduler_for(tenant.provider)
@@ -154,12 +148,12 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
     def deployment_online(idx, dep):
         # the host's late delivery: same draws in every variant; the wait is down time
         due_h = max(0.0, s.hours_from_start(s.deployment_start(dep)))
-        if retire_hour(s, dep) <= 0:
+        if s.retire_h(dep) <= 0:
             return   # retired before the start
         delay_h = deployment_delay_h(s, seed, replica, dep)
         yield at(due_h + delay_h)
         nt = node_types[dep.node_type]
-        rec.down(due_h, min(due_h + delay_h, retire_hour(s, dep), s.horizon_h), idx, dep.nodes * nt.gpus_per_node)
+        rec.down(due_h, min(due_h + delay_h, s.retire_h(dep), s.horizon_h), idx, dep.nodes * nt.gpus_per_node)
         sched = scheduler_for(s.deployment_owner(dep))
         spares = (int(s.site(dep.site).spare_fraction * dep.nodes)
                   if nt.failures_per_gpu_year > 0 and nt.whole_node_outages else 0)
@@ -176,7 +170,7 @@ def simulate(s: Scenario, seed: int, replica: int) -> RunResult:
                                                nt.interruptions_per_gpu_year, nt.interruption_recovery_h)))
         for m in maintenance_of(s, dep):
             env.process(maintenance(env, sched, nt.name, in_service, s.hours_from_start(m.start), m))
-        retire_h = retire_hour(s, dep)
+        retire_h = s.retire_h(dep)
         if retire_h < s.horizon_h:
             yield at(retire_h)
             for process in running:

@@ -25,7 +25,6 @@ from kernels.power import (
 
 from ..config.schema import Scenario, SeasonalPue, UtilizationProfile
 from ..config.types import reservation_levels
-from ..engine.model import retire_hour
 from ..engine.records import JobTable, RunResult
 from ..inputs.series import scenario_hours_of_year, typical_year
 from ..rng import stream
@@ -163,7 +162,7 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
 
     # ---- online capacity (same in every replica): from the start to retirement
     dep_start = np.array([max(0.0, s.hours_from_start(s.deployment_start(d))) for d in s.deployments])
-    dep_end = np.array([min(float(H), max(retire_hour(s, d), 0.0)) for d in s.deployments])
+    dep_end = np.array([min(float(H), max(s.retire_h(d), 0.0)) for d in s.deployments])
     dep_start = np.minimum(dep_start, dep_end)
     dep_gpus = np.array([d.nodes * n.gpus_per_node for d, n in zip(s.deployments, node)], dtype=np.float64)
     online = hourly_occupancy(dev(dep_start), dev(dep_end), dev(dep_gpus),

@@ -44,10 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.schema import FloatingRate, HostingContract, Reservation, Scenario
-from ..config.types import HOURS_PER_YEAR, reservation_levels, schedule_steps
+from ..config.types import HOURS_PER_MONTH, HOURS_PER_YEAR, reservation_levels, schedule_steps
 from ..metering.accounting import VariantAccount, contracted_gpus_hourly
 
-HOURS_PER_MONTH = HOURS_PER_YEAR / 12   # 730: the hours of a kW-month
 
 
 @dataclass

@@ -58,7 +58,6 @@ import numpy as np
 from ..config.schema import Scenario
 from ..config.types import HOURS_PER_YEAR, schedule_steps
 from ..engine.delays import contract_delays_h
-from ..engine.model import retire_hour
 from ..errors import InvariantError
 from ..metering.accounting import VariantAccount
 from .contracts import (
@@ -176,7 +175,7 @@ def _book_fleet(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
             L["resale_proceeds_usd"][:, c, m_retire] += proceeds
             L["retirement_gain_usd"][:, c, m_retire] += proceeds - book
         mw = dep.nodes * nt.node_max_w / 1e6
-        in_service = g.window(s.hours_from_start(start), retire_hour(s, dep))
+        in_service = g.window(s.hours_from_start(start), s.retire_h(dep))
         L["opex_usd"][:, c] += g.to_month(in_service) * mw * company[owner].opex_usd_per_mw_year / HOURS_PER_YEAR
 
 

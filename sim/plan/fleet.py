@@ -22,11 +22,8 @@ import math
 
 from ..config.checks import power_fit
 from ..config.schema import Company, Deployment, Scenario, Site
-from ..config.types import schedule_steps
+from ..config.types import HOURS_PER_MONTH, schedule_steps
 from ..errors import InvariantError
-
-HOURS_PER_MONTH = 730.0
-
 
 def roadmap_sku(company: Company, day: dt.date) -> str:
     """The node type the company buys on `day`: the last roadmap step started by then (the

@@ -16,10 +16,10 @@ order, each committing what it is granted, so an earlier one is served first.
   its patience, into the first site (config order) it owns or rents under a hosting contract
   whose free MW hold them until they retire; where none does, it first exercises the first
   expansion option of a site it owns that adds enough MW in time (the nodes then come online
-  when both the MW and the GPUs are there). Otherwise it is lost whole. Served signings of one segment add up
-  to one tenant whose reservation steps at every start and end, priced at the GPU-weighted
-  mean of the prices of the contracts running (so the bill is each contract's GPUs x its
-  price).
+  when both the MW and the GPUs are there). Otherwise it is lost whole.
+Served signings of one segment add up to one tenant whose reservation steps at every start
+and end, priced at the GPU-weighted mean of the prices of the contracts running (so the bill
+is each contract's GPUs x its price).
 A lost contract is counted once, when it would have started: its GPUs x the hours of its
 term within the horizon, and the revenue those would have paid.
 Engine delivery delays and outages do not enter the ledger (they show as SLA shortfalls).
@@ -37,11 +37,6 @@ from ..config.types import HOURS_PER_YEAR, reservation_levels, schedule_steps
 from ..errors import InvariantError
 from ..rng import stream
 from .market import price_paths
-
-
-def retire_h(s: Scenario, dep: Deployment) -> float:
-    retire = s.deployment_retire(dep)
-    return np.inf if retire is None else s.hours_from_start(retire)
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,7 @@ class Ledger:
         used_mw = {site.name: np.zeros(hours.size) for site in s.sites}
         for dep in s.deployments:
             key = (s.deployment_owner(dep), dep.node_type)
-            window = (hours >= s.hours_from_start(s.deployment_start(dep))) & (hours < retire_h(s, dep))
+            window = (hours >= s.hours_from_start(s.deployment_start(dep))) & (hours < s.retire_h(dep))
             nt = s.node_type(dep.node_type)
             online.setdefault(key, np.zeros(hours.size))
             online[key] += window * dep.nodes * nt.gpus_per_node
@@ -93,7 +88,7 @@ class Ledger:
         self.built: list[Deployment] = []
         self.exercised: dict[tuple[str, int], tuple[int, int]] = {}   # (site, option) -> (ordered, online day)
 
-    def _day(self, h: float) -> int:
+    def day_of(self, h: float) -> int:
         return int(np.ceil(h / 24 - 1e-9))
 
     def available(self, key, start_day: int, term_days: int) -> float:
@@ -118,7 +113,7 @@ class Ledger:
                 continue
             dep = Deployment(site=site.name, node_type=node_type, nodes=nodes, owner=owner,
                              start=s.start + dt.timedelta(days=day))
-            end = min(self.days, self._day(min(retire_h(s, dep), self.days * 24.0)))
+            end = min(self.days, self.day_of(min(s.retire_h(dep), self.days * 24.0)))
             if self.mw_free[site.name][day:end].min() + 1e-9 < mw:
                 continue
             self.mw_free[site.name][day:end] -= mw
@@ -271,7 +266,7 @@ def plan_demand(s: Scenario, seed: int, replica: int) -> tuple[Scenario, list[Lo
     served: dict[str, list[_Served]] = {g.name: [] for g in s.market.signings}
     renewals: dict[str, Tenant] = {}
     for hour, _, kind, payload in events:
-        day = ledger._day(hour)
+        day = ledger.day_of(hour)
         date = s.start + dt.timedelta(days=day)
         if kind == "renewal":
             t, renews, want = payload
