@@ -40,9 +40,8 @@ def plot_utilization(exp: Experiment, path: Path) -> None:
         days = _dates(v, online.size)
         with np.errstate(invalid="ignore", divide="ignore"):
             ax1.plot(days, np.where(online > 0, alloc / online, np.nan), label=v.name, lw=1, ls=LINE[i])
-        ax2.plot(days, alloc, label=f"{v.name}: allocated", lw=1, ls=LINE[i])
-    online, _ = _fleet_daily(exp.variants[0])
-    ax2.plot(_dates(exp.variants[0], online.size), online, "k--", lw=1, label="online")
+        ax2.plot(days, alloc, label=f"{v.name}: allocated", lw=1, ls=LINE[i], color=f"C{i}")
+        ax2.plot(days, online, lw=2.2, alpha=0.35, color=f"C{i}", label=f"{v.name}: online")   # fleets may differ
     ax1.set_ylabel("GPU utilization (allocated / online)")
     ax1.set_ylim(0, 1.05)
     ax2.set_ylabel("GPUs")
@@ -257,9 +256,8 @@ def plot_capacity(exp: Experiment, path: Path) -> None:
         ax1.fill_between(months, c["p_short_lo"], c["p_short_hi"], step="post", color=f"C{i}", alpha=0.15,
                          label=f"{v.name}: 95% interval (Wilson)")
         ax2.plot(months, c["allocated"], label=f"{v.name}: allocated", ls=LINE[i], color=f"C{i}")
-        if i == 0:
-            ax2.plot(months, c["online"], "k-", lw=1.2, label="online")
-            ax2.plot(months, c["contracted"], color="C3", lw=1.2, label="reserved by contract")
+        ax2.plot(months, c["online"], lw=2.2, alpha=0.35, color=f"C{i}", label=f"{v.name}: online")
+        ax2.plot(months, c["contracted"], color=f"C{i + 2}", lw=1, ls=LINE[i], label=f"{v.name}: reserved by contract")
     ax1.set_ylabel("probability that reserved\nGPUs were short (share\nof replicas)")
     ax1.set_ylim(-0.03, 1.03)
     ax1.set_title(f"Is capacity enough? Reserved demand against delivered capacity, by month "
