@@ -80,13 +80,21 @@ busy_linear += occupancy * u;
 """
 
 
+def reserved_utilization(noise, profile: dict, start_weekday: int):
+    """A reservation's hourly utilization to pass to `add_reserved_load` for each group its
+    GPUs are in (computed once per reservation), or None on CuPy, whose fused kernel makes it
+    in place."""
+    return None if is_cupy(noise) else utilization_profile(noise, start_weekday=start_weekday, **profile)
+
+
 def add_reserved_load(alloc_gpus, busy_curve_gpus, busy_linear_gpus, group: int, occupancy, noise,
-                      profile: dict, start_weekday: int, curve: str) -> None:
+                      profile: dict, start_weekday: int, curve: str, u=None) -> None:
     """Add a reservation's GPUs in one group to the hourly sums, in place.
 
     alloc/busy arrays: (R, G, H); occupancy: reserved GPUs (R, H) in group `group`;
     noise: (R, H) standard normal draws of its utilization profile; profile: the
-    keyword arguments of `utilization_profile` other than noise and start_weekday.
+    keyword arguments of `utilization_profile` other than noise and start_weekday;
+    u: `reserved_utilization` of it, when already made (NumPy).
     """
     if is_cupy(alloc_gpus):
         kernel = elementwise_kernel(_RESERVED_IN, _RESERVED_OUT, _RESERVED_BODY, "fleetsim_reserved_load")
@@ -95,7 +103,8 @@ def add_reserved_load(alloc_gpus, busy_curve_gpus, busy_linear_gpus, group: int,
                float(profile["noise_sd"]), POWER_CURVES.index(curve), noise.shape[-1],
                alloc_gpus[:, group, :], busy_curve_gpus[:, group, :], busy_linear_gpus[:, group, :])
         return
-    u = utilization_profile(noise, start_weekday=start_weekday, **profile)
+    if u is None:
+        u = utilization_profile(noise, start_weekday=start_weekday, **profile)
     alloc_gpus[:, group, :] += occupancy
     busy_curve_gpus[:, group, :] += occupancy * power_curve(u, curve)
     busy_linear_gpus[:, group, :] += occupancy * u

@@ -367,3 +367,33 @@ def test_an_expansion_option_adds_mw_when_a_signing_finds_none_free(base):
     raw["sites"][0]["expansions"][0]["lead_time"] = "90d"
     p, lost = plan_demand(scenario_from_dict(raw), seed=1, replica=0)
     assert p.site("s1").capex_usd == {} and p.deployments == [] and len(lost) == times.size
+
+
+def test_on_demand_jobs_priced_from_the_market_path(base):
+    """A workload with market_premium pays its node type's market price that month, in that
+    replica, x (1 + premium): revenue = each month's job GPU-hours x that price."""
+    from sim.plan.market import PricePath
+    base["horizon"] = "90d"
+    base["deployments"] = [{"site": "s1", "node_type": "g", "nodes": 16}]
+    base["market"] = {"prices": [{"node_type": "g", "usd_per_gpu_hour": 2.0, "at": "2026-01-05",
+                                  "decline_per_year": 0.2, "volatility": 0.5}]}
+    base["tenants"] = [{"name": "od", "provider": "a", "workload": {
+        "node_type": "g", "arrival_rate_per_h": 0.5, "gpus": {"dist": "fixed", "value": 1},
+        "duration_h": {"dist": "exponential", "mean": 5}, "market_premium": 0.5}}]
+    v = _run(scenario_from_dict(base), replicas=2)
+    for k, run in enumerate(v.runs):
+        path = PricePath(v.scenario, v.scenario.market.prices[0], run.seed, run.replica)
+        prices = np.array([path.on(day) for day in v.account.month_starts]) * 1.5
+        expected = (v.account.monthly["jobs_gpu_h"][k, 0] * prices).sum()
+        assert expected > 0
+        assert v.finance.lines["revenue_on_demand_usd"][k].sum() == pytest.approx(expected, rel=1e-12)
+    assert prices[0] == pytest.approx(3.0)                 # the first month: no shock yet, no decline
+    bad = copy.deepcopy(base)
+    bad["tenants"][0]["workload"]["price_usd_per_gpu_hour"] = 3.0
+    from sim.errors import ConfigError
+    with pytest.raises(ConfigError, match="give price_usd_per_gpu_hour .* or market_premium, not both"):
+        scenario_from_dict(bad)
+    del bad["market"]
+    del bad["tenants"][0]["workload"]["price_usd_per_gpu_hour"]
+    with pytest.raises(ConfigError, match=r"tenants\[0\].workload.market_premium: no market.prices entry for 'g'"):
+        scenario_from_dict(bad)

@@ -186,6 +186,9 @@ def _fleet_and_market_problems(s: Scenario, companies, sites, node_types) -> lis
         if g.end and g.end <= (g.start or s.start):
             checks.append(f"{where}.end: {g.end} is not after the signings' start")
     for i, t in enumerate(s.tenants):
+        if t.workload is not None and t.workload.market_premium is not None and t.workload.node_type not in priced:
+            checks.append(f"tenants[{i}].workload.market_premium: no market.prices entry for "
+                          f"{t.workload.node_type!r} (it prices the jobs)")
         r = t.reservation
         if r is None or r.renewal is None:
             continue

@@ -397,12 +397,20 @@ class Workload(Strict):
     utilization: Fraction = 0.8
     price_usd_per_gpu_hour: NonNeg = 0.0
     price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0   # market price falls this share a year
+    # instead of the two above: the market path of its node type (market.prices) x (1 + premium)
+    market_premium: Annotated[float, Field(gt=-1, le=10)] | None = None
     max_wait_h: Pos | None = None
     runtime_estimate_factor: Annotated[float, Field(ge=1, le=1000)] = 1.0  # users' estimate / real duration
     checkpoint_interval_h: DurationH | None = None   # a failure loses the work since the last checkpoint
     gang_in_pod: bool = False                        # multi-node jobs need one network domain
     start: Date | None = None
     end: Date | None = None
+
+    @model_validator(mode="after")
+    def _one_price(self):
+        if self.market_premium is not None and (self.price_usd_per_gpu_hour or self.price_decline_per_year):
+            raise ValueError("give price_usd_per_gpu_hour (and price_decline_per_year) or market_premium, not both")
+        return self
 
     @model_validator(mode="after")
     def _synthetic_or_trace(self):

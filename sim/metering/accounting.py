@@ -21,6 +21,7 @@ from kernels.power import (
     it_power_w,
     per_gpu_coefficients,
     power_curve,
+    reserved_utilization,
 )
 
 from ..config.schema import Scenario, SeasonalPue, UtilizationProfile
@@ -204,20 +205,21 @@ def account(s: Scenario, runs: list[RunResult], xp) -> VariantAccount:
         P = pairs.size
         occ_pairs = hourly_occupancy(cat("reserved_start_h"), cat("reserved_end_h"), cat("reserved_gpus"),
                                      dev(r_rep * P + pair_of), R * P, H).reshape(R, P, H)
-        noise = {}
+        noise, profiles, used = {}, {}, {}
         for p_idx, pair in enumerate(pairs.tolist()):
             tenant, d = divmod(pair, max(D, 1))
             if tenant not in noise:  # drawn on the host from the tenant's named stream, uploaded once
                 name = s.tenants[tenant].name
                 noise[tenant] = dev(np.stack([stream(run.seed, run.replica, f"util/{name}").standard_normal(H)
                                               for run in runs]))
-            reservation = s.tenants[tenant].reservation
-            prof = reservation.utilization
-            if reservation.lend_idle:   # the engine held only the GPUs in use: they run at full load
-                prof = UtilizationProfile(mean=1.0)
-            profile = prof.model_dump()
-            add_reserved_load(alloc, busy_curve, busy_lin, d, occ_pairs[:, p_idx, :], noise[tenant], profile,
-                              s.start.weekday(), node[d].power_curve)
+                reservation = s.tenants[tenant].reservation
+                prof = reservation.utilization
+                if reservation.lend_idle:   # the engine held only the GPUs in use: they run at full load
+                    prof = UtilizationProfile(mean=1.0)
+                profiles[tenant] = prof.model_dump()
+                used[tenant] = reserved_utilization(noise[tenant], profiles[tenant], s.start.weekday())  # once a tenant
+            add_reserved_load(alloc, busy_curve, busy_lin, d, occ_pairs[:, p_idx, :], noise[tenant], profiles[tenant],
+                              s.start.weekday(), node[d].power_curve, used[tenant])
 
     # ---- energy, cost and carbon per replica, deployment and month, in one pass
     par = lambda values: dev(np.asarray(values, dtype=np.float64))

@@ -18,7 +18,9 @@ conventions. Here:
   Prepayment: prepayment_share x contract value arrives in cash at the contract start (before
   the horizon: already spent), and settles that share of every month's bill.
 - On-demand and spot: GPU-hours the tenant's jobs used x price x
-  (1 - price_decline_per_year) ^ (years from the scenario start to the month's middle).
+  (1 - price_decline_per_year) ^ (years from the scenario start to the month's middle); with
+  `market_premium`, x its node type's market price that month in that replica (sim.plan.market)
+  x (1 + premium) instead.
 - Hosting: fee = billable MW x 1000 x fee per kW-month, times (1 + escalator) ^ (whole years
   since the contract start), for the term plus the exercised renewal options.
   Delivery delay: per replica and site, with `probability`, the host delivers late by an
@@ -46,6 +48,7 @@ import numpy as np
 from ..config.schema import FloatingRate, HostingContract, Reservation, Scenario
 from ..config.types import HOURS_PER_MONTH, HOURS_PER_YEAR, reservation_levels, schedule_steps
 from ..metering.accounting import VariantAccount, contracted_gpus_hourly
+from ..plan.market import PricePath
 
 
 
@@ -105,11 +108,24 @@ def reservation_price_hourly(s: Scenario, r: Reservation, H: int) -> np.ndarray:
     return prices[np.searchsorted(starts, np.arange(H, dtype=np.float64), side="right")]
 
 
-def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
-    """Reserved revenue, SLA credits, prepayments, on-demand and spot revenue."""
+def workload_price(s: Scenario, w, g: Grid, month_starts, draws: list[tuple[int, int]]) -> np.ndarray:
+    """USD per GPU-hour of a workload's jobs by replica and month (R, M): its price falling
+    price_decline_per_year to each month's middle, or its node type's market path (that
+    replica's, constant within a calendar month) x (1 + market_premium)."""
+    if w.market_premium is None:
+        mid_years = (g.month_edges[:-1] + g.month_edges[1:]) / 2 / HOURS_PER_YEAR
+        return np.broadcast_to(w.price_usd_per_gpu_hour * (1 - w.price_decline_per_year) ** mid_years,
+                               (len(draws), g.M))
+    spec = next(p for p in s.market.prices if p.node_type == w.node_type)
+    paths = [PricePath(s, spec, seed, replica) for seed, replica in draws]
+    return np.array([[path.on(day) for day in month_starts] for path in paths]) * (1 + w.market_premium)
+
+
+def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict, draws: list[tuple[int, int]]) -> None:
+    """Reserved revenue, SLA credits, prepayments, on-demand and spot revenue. `draws`: each
+    replica's (seed, replica), for market prices."""
     hourly = contracted_gpus_hourly(s)                   # GPUs per tenant and hour
     contracted = g.to_month(hourly)                      # GPU-hours per tenant and month
-    mid_years = (g.month_edges[:-1] + g.month_edges[1:]) / 2 / HOURS_PER_YEAR
     for t, tenant in enumerate(s.tenants):
         c = g.row[tenant.provider]
         r = tenant.reservation
@@ -134,7 +150,7 @@ def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
                 L["revenue_reserved_usd"][:, c] += (contracted[t] - short) * r.utilization.mean * price
         w = tenant.workload
         if w is not None:
-            price = w.price_usd_per_gpu_hour * (1 - w.price_decline_per_year) ** mid_years
+            price = workload_price(s, w, g, acct.month_starts, draws)
             preemptible = s.scheduler.preemptible[s.scheduler.rank(w.tier)]
             line = "revenue_spot_usd" if preemptible else "revenue_on_demand_usd"
             L[line][:, c] += acct.monthly["jobs_gpu_h"][:, t] * price

@@ -105,8 +105,8 @@ def contract_lines(s: Scenario, acct: VariantAccount, runs=None) -> dict[str, np
     R = next(iter(acct.metrics.values())).shape[0]
     g = _grid(s, acct)
     L = {line: np.zeros((R, len(g.companies), g.M)) for line in LINES}
-    book_tenants(s, acct, g, L)
     draws = None if runs is None else [(run.seed, run.replica) for run in runs]
+    book_tenants(s, acct, g, L, draws or [(s.seed, k) for k in range(R)])
     book_hosting(s, g, L, contract_delays_h(s, draws, R))
     if np.abs(L["intercompany_fees_received_usd"].sum(axis=1) - L["intercompany_fees_paid_usd"].sum(axis=1)).max() \
             > 1e-6:
