@@ -304,6 +304,9 @@ def test_the_engine_retires_nodes_that_fail_and_sit_in_maintenance(base):
     assert online[retire_day:].max() == 0 and online[:retire_day].max() > 0
     jobs = v.runs[0].jobs
     assert (jobs["start_h"][~np.isnan(jobs["start_h"])] < retire_day * 24 + 1e-9).all()   # none starts after
+    from sim.engine.records import JobTable
+    after = jobs["submit_h"] > retire_day * 24
+    assert after.any() and (jobs["state"][after] == JobTable.REJECTED).all()   # no capacity to come: rejected
 
 
 def test_lost_demand_csv_adds_up_to_the_metrics_by_tenant_and_month(base, tmp_path):

@@ -78,6 +78,12 @@ class Pool:
             self.bring_up(node)
         return ids
 
+    def forget_nodes(self, nodes: list[int]) -> None:
+        """Retired nodes no longer count as capacity to come (a job that only they could hold is
+        rejected from then on; pods are not recounted, so a gang job may still wait)."""
+        for node in nodes:
+            self.site_nodes_eventual[self.node_site[node]] -= 1
+
     def could_ever_fit(self, gpus: int, in_pod: bool = False) -> bool:
         n = self.gpus_per_node
         if gpus <= n:

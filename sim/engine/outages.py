@@ -103,6 +103,7 @@ class NodeOutages:
                 pool.take_down(node)
             elif (since := self.down_since.pop((node_type, node), None)) is not None:
                 self.rec.down(since, now, pool.node_deployment[node], pool.gpus_per_node)
+        pool.forget_nodes(nodes)
         self.version += 1
         self.dispatch(node_type)
 

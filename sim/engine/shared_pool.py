@@ -61,6 +61,7 @@ class SharedPool:
         self.online_gpus = 0
         self._requests: dict[tuple, Request] = {}
         self._jobs = None
+        self._retired = 0                                 # nodes past their economic life
 
     # -- building
     def plan_nodes(self, site: str, nodes: int, deployment: int, cpu_milli, memory_mib) -> None:
@@ -108,9 +109,13 @@ class SharedPool:
             request = self._requests[key] = Request(*key)
         return request
 
+    def forget_nodes(self, nodes: list[int]) -> None:
+        self._retired += len(nodes)
+
     def could_run(self, jobs, job: int) -> bool:
-        """Does some node of the whole fleet (once online) have room for the job when empty?"""
-        if not self.node_site:
+        """Does some node of the whole fleet (once online, not yet retired) have room for the job
+        when empty?"""
+        if not self.node_site or self._retired >= len(self.node_site):
             return False
         if self.nodes is None:
             self._build()   # every deployment is planned before the first job arrives

@@ -160,9 +160,10 @@ class Runner:
         accounts = [(idx, account(scenarios[idx[0]], [runs[k] for k in idx], self.xp)) for idx in groups.values()]
         acct = merge_accounts(accounts, len(runs))
         fin = books(scenarios, accounts, runs)
-        per_job = [{**job_metrics(s, run.jobs), **demand_metrics(s)} for s, run in zip(scenarios, runs)]
-        names = sorted(set().union(*per_job)) if per_job else []
-        jobs = {name: np.array([m.get(name, np.nan) for m in per_job]) for name in names}
+        # each replica's job metrics and the demand its plan lost
+        per_replica = [{**job_metrics(s, run.jobs), **demand_metrics(s)} for s, run in zip(scenarios, runs)]
+        names = sorted(set().union(*per_replica)) if per_replica else []
+        jobs = {name: np.array([m.get(name, np.nan) for m in per_replica]) for name in names}
         metrics = {**acct.metrics, **fin.metrics, **jobs}
         _check_energy_floor(scenarios[0], metrics)
         return VariantResult(scenarios[0].scenario, scenarios[0], runs, acct, fin, metrics, samples or {},

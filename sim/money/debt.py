@@ -124,7 +124,7 @@ def run_debt(s: Scenario, g: Grid, L: dict, loans: list[LoanSchedule]) -> None:
     schedule = {k: np.array([getattr(loan, k) for loan in loans]).reshape(len(loans), M)
                 for k in ("interest", "principal", "balance", "borrowed")}
     member = (rows[:, None] == np.arange(C)[None, :]).astype(np.float64)   # (loans, C): whose loan
-    per_company = lambda x: np.broadcast_to(x, (len(loans), R)).T @ member   # (loans, R) -> (R, C)
+    per_company = lambda x: x.T @ member   # (loans, R) -> (R, C)
     scheduled = np.zeros((R, C, M))
     cash = np.broadcast_to(np.array([o.cash_usd for o in owners]), (R, C)).copy()
     defaulted = np.zeros((R, C), dtype=bool)

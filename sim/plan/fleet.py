@@ -5,7 +5,8 @@ loads whose MW join a site and, where the policy says so, fill with GPUs.
 Conventions:
 - A deployment retires on its `retire` date, else its node type's `economic_life_years`
   after its start; its GPUs leave service then (jobs on them are preempted and requeued,
-  reservations lose them), are sold at their resale value and free their MW.
+  reservations lose them, and jobs arriving later that only they could hold are rejected), are
+  sold at their resale value and free their MW.
 - Refresh (`Company.refresh`): the MW a retired deployment frees get nodes of the roadmap's
   SKU for the retirement day, online one `procurement_lead_time` later, as many as the MW
   hold (node max power); those retire and refresh in turn, until the horizon.
