@@ -43,10 +43,12 @@ def test_main_job_prints_the_comparison(main_job):
 def test_main_job_writes_the_contract(main_job):
     _, folder = main_job
     for name in ("summary.json", "timeseries.csv", "jobs.csv", "finance.csv", "report.md", "report.html", "utilization.png",
-                 "wait_cdf.png", "energy.png", "finance.png", "comparison.png"):
+                 "wait_cdf.png", "energy.png", "finance.png", "comparison.png", "paths.csv", "paths_by_month.csv",
+                 "paths.png"):
         assert (folder / name).stat().st_size > 0, name
     summary = json.loads((folder / "summary.json").read_text())
-    assert list(summary) == ["scenario", "seed", "replicas", "backend", "variants", "comparison", "breakevens"]
+    assert list(summary) == ["scenario", "seed", "replicas", "backend", "variants", "comparison", "breakevens", "paths"]
+    assert summary["paths"]["count"] == 2000 and set(summary["paths"]["variants"]) == {"merged", "standalone"}
     assert [b["path"] for b in summary["breakevens"]] == ["merger.synergy_usd_per_year"] * 2 + ["merger.price_usd"]
     assert all(b["value"] is not None and b["low"] <= b["value"] <= b["high"] for b in summary["breakevens"])
     assert summary["scenario"] == "merged" and summary["replicas"] == 2 and summary["backend"] == "numpy"

@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run every combination of these values of an input given by its YAML path, e.g. "
                           "--sweep 'sites[0].pue=1.2,1.3,1.4' (repeatable; adds to the config's `sweep:`)")
     _common(run)
+    run.add_argument("--precision", action="append", default=[], metavar="METRIC=HALF_WIDTH",
+                     help="run replicas in batches until the 95%% interval of METRIC (its paired difference with a "
+                          "baseline) is this narrow: relative (npv_usd=0.05 is +-5%%) or with the metric's unit "
+                          "(npv_usd=250e6USD); repeatable")
+    run.add_argument("--max-replicas", type=_replicas,
+                     help="with --precision: stop there even if a target is not met (default: 100)")
     run.add_argument("--skip-bad-rows", action="store_true",
                      help="in replayed traces, count malformed rows (trace_rows_skipped in summary.json) "
                           "instead of stopping at the first one")
@@ -191,6 +197,8 @@ def _check_flags(args) -> str | None:
         return problem
     if not args.out.strip():
         return "--out: expected a folder, got ''"
+    if getattr(args, "max_replicas", None) is not None and not args.precision:
+        return "--max-replicas needs --precision"
     if getattr(args, "baseline", None) and not Path(args.baseline).is_file():
         return f"--baseline: no such file {args.baseline}"
     out = Path(args.out)
@@ -280,13 +288,23 @@ def _run(args, opts) -> int:
             print(f"wrote {out}/ in {time.perf_counter() - args.t0:.1f}s: {len(result.points)} sweep points x "
                   f"{result.replicas} replicas (backend {result.backend}); see {out}/report.md")
         return 0
-    exp = run_setup(plan, **opts)
+    if args.precision:
+        from ..experiment.precision import DEFAULT_MAX_REPLICAS, parse_precision, run_to_precision
+        from ..experiment.runner import add_breakevens
+        targets = [parse_precision(text) for text in args.precision]
+        exp = run_to_precision(plan, targets, args.max_replicas or DEFAULT_MAX_REPLICAS,
+                               lambda batch: run_setup(batch, **opts, with_breakevens=False), add_breakevens)
+    else:
+        exp = run_setup(plan, **opts)
     out = write_results(exp, args.out)
     ReplicaCache(exp.cache_folder).clear()   # finished: the replicas live on in the results
     if not args.quiet:
         print(text_table(exp))
         for line in warnings(exp):
             print(f"warning: {line}", file=sys.stderr)
+        if exp.precision:
+            from ..experiment.precision import describe
+            print(describe(exp.precision))
         print(f"\nwrote {out}/ in {time.perf_counter() - args.t0:.1f}s (backend {exp.backend}, "
               f"{exp.replicas} replicas)")
     return 0

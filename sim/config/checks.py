@@ -197,6 +197,8 @@ def _fleet_and_market_problems(s: Scenario, companies, sites, node_types) -> lis
                           f"(a renewal pays the market)")
         if f"{t.name}_renewal" in tenant_names:
             checks.append(f"tenants[{i}].reservation.renewal: the renewal's tenant name {t.name}_renewal is taken")
+    for name in (s.paths.tenant_default_per_year if s.paths else {}):
+        checks.append(_ref(name, tenant_names, f"paths.tenant_default_per_year.{name}", "tenant"))
     roadmaps = {c.name for c in s.companies if c.roadmap}
     for i, site in enumerate(s.sites):
         for j, load in enumerate(site.legacy_loads):

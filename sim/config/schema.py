@@ -506,6 +506,21 @@ class Market(Strict):
     signings: list[Signings] = []
 
 
+class MarketPaths(Strict):
+    """Money over many market paths (sim.money.paths): `count` paths, path p taking the
+    operations of engine replica p mod replicas and drawing its own market: lognormal monthly
+    shocks (mean 1) of `gpu_price_volatility` a year on revenue priced at the market each month
+    (on-demand and spot) and of `power_price_volatility` on energy bills; an arithmetic random
+    walk of `sofr_volatility` a year (0.01 = 100 bp) added to the base of floating loans (not
+    below 0); and tenants that stop paying after a default, `tenant_default_per_year` each (an
+    annual probability; its renewals go with it)."""
+    count: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
+    gpu_price_volatility: Annotated[float, Field(ge=0, le=3)] = 0.0
+    power_price_volatility: Annotated[float, Field(ge=0, le=3)] = 0.0
+    sofr_volatility: Annotated[float, Field(ge=0, le=0.2)] = 0.0
+    tenant_default_per_year: dict[Name, Annotated[float, Field(ge=0, le=1)]] = {}
+
+
 # ---------------------------------------------------------------- companies and contracts
 
 class FloatingRate(Strict):
@@ -783,6 +798,7 @@ class Scenario(Strict):
     scheduler: SchedulerConfig = SchedulerConfig()
     merger: Merger | None = None
     market: Market = Market()
+    paths: MarketPaths | None = None       # money over many market paths (sim.money.paths)
     breakevens: list[BreakevenSpec] = []   # with a baseline: the inputs' values that flip the answer
     # set by sim.plan for one replica: the demand it could not serve (sim.plan.signings.Lost)
     _lost_demand: tuple = PrivateAttr(default=())

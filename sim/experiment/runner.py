@@ -29,6 +29,7 @@ from ..metering.accounting import VariantAccount, account
 from ..metering.jobstats import job_metrics
 from ..money.finance import Statements, statements
 from ..money.offer import merger_metrics
+from ..money.paths import Paths, deal_paths, path_metrics, run_paths
 from ..plan import planned
 from ..plan.signings import demand_metrics
 from .breakeven import breakevens
@@ -36,7 +37,7 @@ from .groups import books, merge_accounts
 from .cache import ReplicaCache, config_digest, replica_key
 from .executors import Executor
 from .progress import Progress
-from .stats import paired_comparison, summarize
+from .stats import paired_comparison, paired_paths, summarize, summarize_paths
 
 
 @dataclass
@@ -50,6 +51,8 @@ class VariantResult:
     samples: dict[str, list] = field(default_factory=dict)   # uncertain input -> draw per replica
     groups: list = field(default_factory=list)   # (replica indices, their account): replicas sharing a scenario
     scenarios: list = field(default_factory=list)   # each replica's planned scenario
+    paths: Paths | None = None         # the money over market paths (`paths:`), sim.money.paths
+    path_metrics: dict[str, np.ndarray] = field(default_factory=dict)   # metric -> (paths,)
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Experiment:
     wall_s: float
     cache_folder: Path | None = None   # where finished replicas wait until the results are written
     breakevens: list = field(default_factory=list)   # sim.experiment.breakeven.Breakeven, the config's
+    precision: dict | None = None      # adaptive replicas: targets, whether met (sim.experiment.precision)
 
     @functools.cached_property
     def summary(self) -> dict:
@@ -72,7 +76,23 @@ class Experiment:
             out["comparison"] = paired_comparison(self.variants[0].metrics, self.variants[1].metrics)
         if self.breakevens:
             out["breakevens"] = [dataclasses.asdict(b) for b in self.breakevens]
+        if self.precision:
+            out["precision"] = self.precision
+        with_paths = [v for v in self.variants if v.paths is not None]
+        if with_paths:
+            out["paths"] = {"count": len(with_paths[0].paths.replica), "replicas": self.replicas,
+                            "given": "percentile intervals: the market's sampling error given the engine replicas' "
+                                     "operations; mean intervals: across replicas (sim/money/paths.py)",
+                            "variants": {v.name: summarize_paths(v.path_metrics, v.paths.replica) for v in with_paths}}
+            if len(with_paths) == 2:
+                out["paths"]["comparison"] = paired_paths(with_paths[0].path_metrics, with_paths[1].path_metrics,
+                                                            with_paths[0].paths.replica)
         return out
+
+
+    def forget_summary(self) -> None:
+        """After breakevens or precision are added: the next read of `summary` has them."""
+        self.__dict__.pop("summary", None)
 
 
 class Runner:
@@ -205,6 +225,18 @@ def scenarios_of(variant: Variant, seed: int, replicas: int) -> tuple[list[Scena
     return planned(scenarios, seed), samples
 
 
+def with_paths(variants: list[VariantResult], seed: int, xp) -> None:
+    """Each variant's money over market paths, where its config asks for them; a merger's deal
+    per path too (paths are paired across variants as replicas are)."""
+    for v in variants:
+        if v.scenario.paths is not None:
+            v.paths = run_paths(v.scenarios, v.groups, v.finance, seed, xp)
+            v.path_metrics = path_metrics(v.paths)
+    if len(variants) == 2 and variants[0].scenario.merger is not None and variants[0].paths and variants[1].paths:
+        merged, base = variants
+        merged.path_metrics.update(deal_paths(merged.scenario, merged.paths, base.scenario, base.paths))
+
+
 def _check_energy_floor(s: Scenario, metrics) -> None:
     floor = metrics.pop("idle_floor_it_mwh")
     if (metrics["energy_it_mwh"] < floor * (1 - 1e-9) - 1e-9).any():
@@ -239,9 +271,10 @@ def run_experiment(config: str | Path, seed: int | None = None, replicas: int | 
 
 def run_setup(plan: Setup, backend: str = "auto", workers: int | None = None, quiet: bool = True,
               executor: str = "local", dask_address: str | None = None,
-              cache_root: str | Path | None = None) -> Experiment:
+              cache_root: str | Path | None = None, with_breakevens: bool = True) -> Experiment:
     """With `cache_root`, finished replicas are kept in cache_root/<scenario>/ as they complete,
-    and running the same plan again after an interruption reuses them."""
+    and running the same plan again after an interruption reuses them. `with_breakevens=False`
+    leaves them out (`add_breakevens` adds them later)."""
     t0 = time.perf_counter()
     built = [scenarios_of(v, plan.seed, plan.replicas) for v in plan.variants]
     check_names([s for s, _ in built], plan)
@@ -253,8 +286,17 @@ def run_setup(plan: Setup, backend: str = "auto", workers: int | None = None, qu
         merged, base = variants
         merged.metrics.update(merger_metrics(merged.scenario, merged.finance, base.scenario, base.finance,
                                              [(run.seed, run.replica) for run in merged.runs]))
-    found = []
+    with_paths(variants, plan.seed, runner.xp)
+    exp = Experiment(name, plan.seed, plan.replicas, runner.backend, variants, time.perf_counter() - t0, folder)
+    if with_breakevens:
+        add_breakevens(exp, plan)
+    return exp
+
+
+def add_breakevens(exp: Experiment, plan: Setup) -> None:
+    """The config's breakevens, found on the experiment's replicas."""
+    variants = exp.variants
     if len(variants) == 2 and variants[0].scenario.breakevens:
-        found = breakevens(variants[0], variants[1], plan.variants[0].raw, plan.variants[0].where, plan.seed)
-    return Experiment(name, plan.seed, plan.replicas, runner.backend, variants, time.perf_counter() - t0, folder,
-                      found)
+        exp.breakevens = breakevens(variants[0], variants[1], plan.variants[0].raw, plan.variants[0].where,
+                                    plan.seed)
+        exp.forget_summary()

@@ -89,3 +89,73 @@ def paired_comparison(variant: dict[str, np.ndarray], baseline: dict[str, np.nda
                            interval_bounds(name, difference=True))
         out[name] = {"delta": delta, "ci95": ci}
     return out
+
+
+PATH_PERCENTILES = (5, 50, 95)
+
+
+def percentile_ci95(samples: np.ndarray, q: float) -> tuple[float, float, float]:
+    """The q-th percentile (NumPy's linear method) of iid samples and its distribution-free 95%
+    interval between two order statistics: ranks from the binomial count of samples below the
+    true percentile (scipy.stats.binom), so the interval holds for any continuous distribution."""
+    from scipy.stats import binom
+    x = np.sort(samples[np.isfinite(samples)])
+    n = x.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    low = int(binom.ppf(0.025, n, q / 100))          # 1-based ranks of the bounds
+    high = int(binom.ppf(0.975, n, q / 100)) + 1
+    return float(np.percentile(x, q)), float(x[min(max(low, 1), n) - 1]), float(x[min(max(high, 1), n) - 1])
+
+
+def _cluster_mean(samples: np.ndarray, replica: np.ndarray, bounds) -> tuple:
+    """The mean over paths with its interval across replicas: paths of one replica share its
+    operations, so the t interval is over the replicas' means of their paths (a cluster-robust
+    interval), which holds the engine's spread as well as the market's."""
+    clusters = np.array([np.nanmean(samples[replica == r]) if np.isfinite(samples[replica == r]).any() else np.nan
+                         for r in np.unique(replica)])
+    finite = samples[np.isfinite(samples)]
+    _, ci = _stats(clusters, bounds)
+    return (_clean(finite.mean()) if finite.size else None), ci
+
+
+def _distribution(samples: np.ndarray, replica: np.ndarray, name: str) -> dict:
+    """A metric over market paths: a probability's share with Wilson's interval, or the mean
+    (cluster-robust, `_cluster_mean`) and the 5th, 50th and 95th percentiles with their
+    order-statistic intervals (the market's sampling error given the replicas)."""
+    if is_probability(name):
+        mean, ci = _probability(samples)
+        return {"mean": mean, "ci95": ci, "unit": unit_of(name)}
+    mean, ci = _cluster_mean(samples, replica, interval_bounds(name))
+    return {"mean": mean, "ci95": ci, "unit": unit_of(name), "percentiles": _percentiles(samples)}
+
+
+def _percentiles(samples: np.ndarray) -> dict:
+    out = {}
+    for q in PATH_PERCENTILES:
+        value, lo, hi = percentile_ci95(samples, q)
+        out[f"p{q}"] = {"value": _clean(value), "ci95": [_clean(lo), _clean(hi)]}
+    return out
+
+
+def summarize_paths(metrics: dict[str, np.ndarray], replica: np.ndarray) -> dict:
+    """Each path metric's distribution (`_distribution`); replica: each path's engine replica."""
+    return {name: _distribution(np.asarray(metrics[name], dtype=np.float64), replica, name) for name in sorted(metrics)}
+
+
+def paired_paths(variant: dict[str, np.ndarray], baseline: dict[str, np.ndarray], replica: np.ndarray) -> dict:
+    """Per-path differences (variant - baseline, same market and replica): their mean with its
+    interval, their percentiles, and the share of paths where the variant is ahead (Wilson)."""
+    out = {}
+    for name in sorted(set(variant) & set(baseline)):
+        if is_probability(name):
+            continue
+        delta = np.asarray(variant[name], dtype=np.float64) - np.asarray(baseline[name], dtype=np.float64)
+        finite = delta[np.isfinite(delta)]
+        mean, ci = _cluster_mean(delta, replica, interval_bounds(name, difference=True))
+        ahead = {"mean": None, "ci95": [None, None]}
+        if finite.size:
+            lo, hi = proportion_ci95(np.asarray([(finite > 0).sum()]), finite.size)
+            ahead = {"mean": float((finite > 0).mean()), "ci95": [_clean(lo[0]), _clean(hi[0])]}
+        out[name] = {"delta": mean, "ci95": ci, "percentiles": _percentiles(delta), "share_ahead": ahead}
+    return out

@@ -121,39 +121,62 @@ def workload_price(s: Scenario, w, g: Grid, month_starts, draws: list[tuple[int,
     return np.array([[path.on(day) for day in month_starts] for path in paths]) * (1 + w.market_premium)
 
 
+def tenant_revenue_line(name: str) -> str:
+    """The line of revenue from tenant `name` (its renewals with it), kept for tenants that
+    market paths may see default (`paths.tenant_default_per_year`)."""
+    return f"revenue_of_tenant_usd[{name}]"
+
+
+def _defaulting(s: Scenario, tenant: str) -> str | None:
+    """The tenant whose default would end this one's payments (itself, or the tenant it renews)."""
+    names = s.paths.tenant_default_per_year if s.paths else {}
+    base = tenant.removesuffix("_renewal")
+    return tenant if tenant in names else base if base in names else None
+
+
 def book_tenants(s: Scenario, acct: VariantAccount, g: Grid, L: dict, draws: list[tuple[int, int]]) -> None:
     """Reserved revenue, SLA credits, prepayments, on-demand and spot revenue. `draws`: each
     replica's (seed, replica), for market prices."""
     hourly = contracted_gpus_hourly(s)                   # GPUs per tenant and hour
     contracted = g.to_month(hourly)                      # GPU-hours per tenant and month
+    R = len(draws)
+    for name in (s.paths.tenant_default_per_year if s.paths else {}):
+        L[tenant_revenue_line(name)] = np.zeros((R, len(g.companies), g.M))
     for t, tenant in enumerate(s.tenants):
         c = g.row[tenant.provider]
         r = tenant.reservation
+        revenue = np.zeros((R, g.M))
         if r is not None:
             bill = g.to_month(hourly[t] * reservation_price_hourly(s, r, g.H))
             price = np.divide(bill, contracted[t], out=np.zeros_like(bill), where=contracted[t] > 0)  # month's mean
             short = acct.monthly["shortfall_gpu_h"][:, t]        # (R, M)
             if r.take_or_pay:
                 beyond = np.maximum(short - (1 - r.sla.availability_target) * contracted[t], 0.0)
+                credits = np.minimum(beyond * r.sla.credit_multiple * price, r.sla.credit_cap_share * bill)
                 L["revenue_reserved_usd"][:, c] += bill
-                L["sla_credits_usd"][:, c] += np.minimum(beyond * r.sla.credit_multiple * price,
-                                                         r.sla.credit_cap_share * bill)
+                L["sla_credits_usd"][:, c] += credits
+                revenue += bill - credits
                 if r.prepayment_share:
                     L["prepayments_applied_usd"][:, c] += r.prepayment_share * bill
                     start_h = s.hours_from_start(r.start or s.start)
                     if 0 <= start_h < g.H:
                         L["prepayments_received_usd"][:, c, g.month_of(start_h)] += \
                             r.prepayment_share * reservation_price(s, r) * reservation_gpu_hours(s, r)
-            elif r.lend_idle:   # the engine held only the GPUs in use: pays those
-                L["revenue_reserved_usd"][:, c] += acct.monthly["reserved_gpu_h"][:, t] * price
             else:
-                L["revenue_reserved_usd"][:, c] += (contracted[t] - short) * r.utilization.mean * price
+                paid = acct.monthly["reserved_gpu_h"][:, t] * price if r.lend_idle \
+                    else (contracted[t] - short) * r.utilization.mean * price   # lend_idle: the GPUs in use
+                L["revenue_reserved_usd"][:, c] += paid
+                revenue += paid
         w = tenant.workload
         if w is not None:
             price = workload_price(s, w, g, acct.month_starts, draws)
             preemptible = s.scheduler.preemptible[s.scheduler.rank(w.tier)]
             line = "revenue_spot_usd" if preemptible else "revenue_on_demand_usd"
-            L[line][:, c] += acct.monthly["jobs_gpu_h"][:, t] * price
+            paid = acct.monthly["jobs_gpu_h"][:, t] * price
+            L[line][:, c] += paid
+            revenue += paid
+        if (defaulting := _defaulting(s, tenant.name)) is not None:
+            L[tenant_revenue_line(defaulting)][:, c] += revenue
 
 
 def contract_term_h(h: HostingContract) -> float:

@@ -19,11 +19,14 @@ Conventions (with those of `sim.money.finance`):
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.schema import Scenario
+from ..config.schema import FloatingRate, Scenario
+from kernels.debt import run_debt as kernel_debt
+
 from .contracts import HOURS_PER_MONTH, Grid, rate_value
 
 
@@ -36,6 +39,7 @@ class LoanSchedule:
     borrowed: np.ndarray         # cash in
     secured: bool
     amortizing: bool
+    floating: bool = False       # a rate over SOFR (market paths move its base)
 
 
 def loan_schedule(principal: float, annual_rate: float, months: int, amortizing: bool):
@@ -60,12 +64,12 @@ def months_between(a, b) -> int:
 
 
 def _on_grid(g: Grid, c: int, principal: float, rate: float, n: int, amortizing: bool, m0: int,
-             borrowed: bool, secured: bool) -> LoanSchedule | None:
+             borrowed: bool, secured: bool, floating: bool) -> LoanSchedule | None:
     """An n-month schedule whose first month is m0 (may be negative), on the month grid."""
     interest, repay = loan_schedule(principal, rate, n, amortizing)
     balance = principal - np.concatenate([[0.0], np.cumsum(repay)[:-1]])   # at each month's start
     lo, hi = max(m0, 0), min(m0 + n, g.M)
-    out = LoanSchedule(c, np.zeros(g.M), np.zeros(g.M), np.zeros(g.M), np.zeros(g.M), secured, amortizing)
+    out = LoanSchedule(c, np.zeros(g.M), np.zeros(g.M), np.zeros(g.M), np.zeros(g.M), secured, amortizing, floating)
     if borrowed and 0 <= m0 < g.M:
         out.borrowed[m0] = principal
     if hi > lo:
@@ -85,7 +89,7 @@ def loan_schedules(s: Scenario, month0, g: Grid) -> list[LoanSchedule]:
                 loans.append(_on_grid(g, g.row[c.name], loan.principal_usd, rate_value(loan.rate, c.sofr), n,
                                       loan.amortization == "amortizing", months_between(month0, first),
                                       borrowed=loan.start is not None and loan.start >= s.start,
-                                      secured=loan.gpu_collateral))
+                                      secured=loan.gpu_collateral, floating=isinstance(loan.rate, FloatingRate)))
     company = {c.name: c for c in s.companies}
     for dep in s.deployments:
         owner = company[s.configured_owner(dep)]
@@ -98,79 +102,45 @@ def loan_schedules(s: Scenario, month0, g: Grid) -> list[LoanSchedule]:
         if principal > 0:   # months before the scenario start are already paid
             loans.append(_on_grid(g, g.row[owner.name], principal, rate_value(fin.rate, owner.sofr),
                                   max(1, int(round(fin.term / HOURS_PER_MONTH))), True,
-                                  months_between(month0, start), borrowed=start >= s.start, secured=True))
+                                  months_between(month0, start), borrowed=start >= s.start, secured=True,
+                                  floating=isinstance(fin.rate, FloatingRate)))
     return loans
 
 
-def _ttm_at(x: np.ndarray, m: int) -> np.ndarray:
-    return x[..., max(0, m - 11):m + 1].sum(axis=-1)
+def debt_terms(s: Scenario, g: Grid, loans: list[LoanSchedule]) -> dict:
+    """The debt kernel's terms (`kernels.debt.run_debt`) for these companies and loans, as
+    NumPy arrays: a company's loans that lenders treat alike (secured or not, floating or not)
+    share every paydown, so each such class goes in as one loan with its schedules summed."""
+    owners = [next(c for c in s.companies if c.name == name) for name in g.companies]
+    classes: dict[tuple, dict[str, np.ndarray]] = {}
+    for loan in loans:
+        total = classes.setdefault((loan.company, loan.secured, loan.floating),
+                                   {k: np.zeros(g.M) for k in ("interest", "principal", "amortized", "balance",
+                                                               "borrowed")})
+        for k in ("interest", "principal", "balance", "borrowed"):
+            total[k] += getattr(loan, k)
+        if loan.amortizing:
+            total["amortized"] += loan.principal
+    keys = sorted(classes)
+    rows = [company for company, _, _ in keys]
+    return {
+        "schedule": {k: np.array([classes[key][k] for key in keys], dtype=np.float64).reshape(len(keys), g.M)
+                     for k in ("interest", "principal", "amortized", "balance", "borrowed")},
+        "rows": np.array(rows, dtype=np.int64),
+        "segments": tuple((bisect.bisect_left(rows, c), bisect.bisect_right(rows, c)) for c in range(len(g.companies))),
+        "secured": np.array([secured for _, secured, _ in keys], dtype=bool),
+        "floating": np.array([floating for _, _, floating in keys], dtype=bool),
+        "cash0": np.array([o.cash_usd for o in owners], dtype=np.float64),
+        "advance": np.array([o.covenants.advance_rate if o.covenants.advance_rate is not None else np.inf
+                             for o in owners], dtype=np.float64),
+        "sweeps": np.array([o.covenants.on_breach == "sweep" for o in owners], dtype=bool),
+        "min_dscr": np.array([o.covenants.min_dscr or -np.inf for o in owners], dtype=np.float64),
+        "max_ltc": np.array([o.covenants.max_loan_to_collateral or np.inf for o in owners], dtype=np.float64),
+    }
 
 
 def run_debt(s: Scenario, g: Grid, L: dict, loans: list[LoanSchedule]) -> None:
     """Book every loan month by month with the lenders' consequences (module conventions) into
     the lines."""
-    R, C, M = L["fcf_usd"].shape
-    owners = [next(c for c in s.companies if c.name == name) for name in g.companies]
-    advance = np.array([o.covenants.advance_rate if o.covenants.advance_rate is not None else np.inf for o in owners])
-    limited = np.isfinite(advance)
-    advance_or_0 = np.where(limited, advance, 0.0)
-    sweeps = np.array([o.covenants.on_breach == "sweep" for o in owners])
-    min_dscr = np.array([o.covenants.min_dscr or -np.inf for o in owners])
-    max_ltc = np.array([o.covenants.max_loan_to_collateral or np.inf for o in owners])
-    scale = np.ones((len(loans), R))
-    rows = np.array([loan.company for loan in loans], dtype=np.int64)
-    secured = np.array([loan.secured for loan in loans], dtype=bool)
-    amortizing = np.array([loan.amortizing for loan in loans], dtype=bool)
-    schedule = {k: np.array([getattr(loan, k) for loan in loans]).reshape(len(loans), M)
-                for k in ("interest", "principal", "balance", "borrowed")}
-    member = (rows[:, None] == np.arange(C)[None, :]).astype(np.float64)   # (loans, C): whose loan
-    per_company = lambda x: x.T @ member   # (loans, R) -> (R, C)
-    scheduled = np.zeros((R, C, M))
-    cash = np.broadcast_to(np.array([o.cash_usd for o in owners]), (R, C)).copy()
-    defaulted = np.zeros((R, C), dtype=bool)
-    ebitda = L["ebitda_usd"] + L["integration_cost_usd"]
-    for m in range(M):
-        interest = scale * schedule["interest"][:, m, None]                    # (loans, R)
-        repaid = scale * schedule["principal"][:, m, None]
-        balance = scale * schedule["balance"][:, m, None]
-        L["interest_usd"][:, :, m] = per_company(interest)
-        L["principal_usd"][:, :, m] = per_company(repaid)
-        L["borrowing_usd"][:, :, m] = per_company(np.broadcast_to(schedule["borrowed"][:, m, None], scale.shape))
-        L["debt_outstanding_usd"][:, :, m] = per_company(balance)
-        L["gpu_secured_debt_usd"][:, :, m] = per_company(balance * secured[:, None])
-        scheduled[:, :, m] = per_company(repaid * amortizing[:, None])
-        cash += L["fcf_usd"][:, :, m] + L["borrowing_usd"][:, :, m] - L["interest_usd"][:, :, m] \
-            - L["principal_usd"][:, :, m]
-        end = balance - repaid                                                  # each loan after this month
-        # the borrowing base: GPU-secured debt above advance rate x resale value is paid down now
-        secured_end = per_company(end * secured[:, None])
-        base = np.where(limited, advance_or_0 * L["collateral_value_usd"][:, :, m], np.inf)
-        excess = np.maximum(0.0, secured_end - base)
-        share = np.divide(excess, secured_end, out=np.zeros_like(excess), where=secured_end > 0)
-        scale *= 1 - np.where(secured[:, None], share.T[rows], 0.0)
-        L["forced_paydown_usd"][:, :, m] = excess
-        cash -= excess
-        # covenants on this month's figures (DSCR trailing twelve months)
-        service = _ttm_at(L["interest_usd"][:, :, :m + 1] + scheduled[:, :, :m + 1], m)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dscr = np.where(service > 0, _ttm_at(ebitda[:, :, :m + 1], m) / service, np.nan)
-            ltc = np.where((L["gpu_secured_debt_usd"][:, :, m] > 0) & (L["collateral_value_usd"][:, :, m] > 0),
-                           L["gpu_secured_debt_usd"][:, :, m] / L["collateral_value_usd"][:, :, m], np.nan)
-        L["dscr_ttm"][:, :, m], L["loan_to_collateral"][:, :, m] = dscr, ltc
-        breach = (dscr < min_dscr) | (ltc > max_ltc)
-        L["covenant_breach"][:, :, m] = breach
-        # in breach with a sweep, lenders take the cash; owners inject nothing, so running out is default
-        sweeping = breach & sweeps
-        outstanding = per_company(scale * (schedule["balance"][:, m, None] - schedule["principal"][:, m, None]))
-        swept = np.where(sweeping, np.clip(cash, 0.0, outstanding), 0.0)
-        share = np.divide(swept, outstanding, out=np.zeros_like(swept), where=outstanding > 0)
-        scale *= 1 - share.T[rows]
-        cash -= swept
-        L["cash_swept_usd"][:, :, m] = swept
-        newly = sweeping & (cash < 0) & ~defaulted
-        L["loss_given_default_usd"][:, :, m] = np.where(
-            newly, np.maximum(0.0, outstanding - swept - L["collateral_value_usd"][:, :, m]), 0.0)
-        defaulted |= newly
-        L["defaulted"][:, :, m] = defaulted
-        cash = np.where(sweeping, cash, np.maximum(cash, 0.0))   # outside a sweep, owners cover a shortfall
-        L["cash_usd"][:, :, m] = cash
+    L.update(kernel_debt(L["fcf_usd"], L["ebitda_usd"] + L["integration_cost_usd"], L["collateral_value_usd"],
+                         **debt_terms(s, g, loans)))

@@ -70,7 +70,7 @@ from .contracts import (
 from .debt import loan_schedules, months_between, run_debt
 from .valuation import company_values, discount_factors, irr, payback_years
 
-__all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "contract_lines", "statements"]
+__all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "contract_lines", "month_grid", "statements"]
 
 REVENUE = ("revenue_reserved_usd", "revenue_on_demand_usd", "revenue_spot_usd", "revenue_legacy_usd",
            "revenue_converted_usd")
@@ -92,7 +92,7 @@ class Statements:
     metrics: dict[str, np.ndarray]  # metric -> (replicas,)
 
 
-def _grid(s: Scenario, acct: VariantAccount) -> Grid:
+def month_grid(s: Scenario, acct: VariantAccount) -> Grid:
     companies = list(dict.fromkeys(s.owner_of(c.name) for c in s.companies))
     row = {c.name: companies.index(s.owner_of(c.name)) for c in s.companies}
     edges = [max(0, int(s.hours_from_start(m))) for m in acct.month_starts] + [s.n_hours]
@@ -103,7 +103,7 @@ def contract_lines(s: Scenario, acct: VariantAccount, runs=None) -> dict[str, np
     """The lines of tenants, hosting contracts and legacy loads: they read no company's money
     terms (rates, opex, debt) nor the merger's price, so a breakeven over those reuses them."""
     R = next(iter(acct.metrics.values())).shape[0]
-    g = _grid(s, acct)
+    g = month_grid(s, acct)
     L = {line: np.zeros((R, len(g.companies), g.M)) for line in LINES}
     draws = None if runs is None else [(run.seed, run.replica) for run in runs]
     book_tenants(s, acct, g, L, draws or [(s.seed, k) for k in range(R)])
@@ -120,7 +120,7 @@ def statements(s: Scenario, acct: VariantAccount, runs=None, contracts: dict | N
     delays their engine used; without it hosting is billed on the configured dates.
     `contracts`: `contract_lines` already made for these replicas (copied, not changed)."""
     H = s.n_hours
-    g = _grid(s, acct)
+    g = month_grid(s, acct)
     companies = g.companies
     L = {k: v.copy() for k, v in (contracts if contracts is not None else contract_lines(s, acct, runs)).items()}
     _book_fleet(s, acct, g, L)

@@ -1,6 +1,6 @@
 """Results on disk and on screen: the results folder and its atomic publish, CSVs, report.md
 and report.html, plots (the only place matplotlib is imported), notes in words, terminal
-tables, and the sweep and sizing folders.
+tables, the sweep and sizing folders, and the market paths' tables, section and plot.
 
 May import: `sim.experiment` and everything below it, `sim.errors`, `sim.rng`, `sim.metrics`,
 `kernels`."""

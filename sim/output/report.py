@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from ..experiment.runner import Experiment
+from ..experiment.precision import describe
 from ..experiment.stats import rank_correlation
 from ..metrics import shown_in, unit_of
 from .document import Document
 from .notes import finance_notes, warnings
 from .operations import fleet_and_demand_notes
+from .paths import paths_section, plot_paths
 from .plots import PLOTS, capacity_by_month, plot_differences
 from .tables import KEY_METRICS, answer_rows, fmt_value, interval, significance
 
@@ -24,6 +26,7 @@ def write_report(exp: Experiment, folder: Path) -> None:
         plot(exp, folder / name)
     if len(exp.variants) == 2:
         plot_differences(exp, folder / "differences.png")
+    plot_paths(exp, folder / "paths.png")
     doc = report_document(exp)
     (folder / "report.md").write_text(doc.markdown())
     (folder / "report.html").write_text(doc.html(folder))
@@ -153,6 +156,9 @@ def report_document(exp: Experiment) -> Document:
     else:
         doc.para(f"{exp.replicas} replicas, seed {exp.seed}, backend {exp.backend}; means with 95% confidence "
                  f"intervals across replicas.")
+    if exp.precision:
+        doc.para(f"Replicas were run in batches until the intervals were as narrow as asked (`--precision`): "
+                 f"{describe(exp.precision)}.")
     warmups = sorted({v.scenario.warmup_h for v in exp.variants if v.scenario.warmup_h > 0})
     if warmups:
         doc.para(f"Warm-up: the job metrics (job counts, waits, completion times, slowdown, preemptions, "
@@ -182,6 +188,7 @@ def report_document(exp: Experiment) -> Document:
     doc.markdown_lines(finance)
     doc.figure("finance.png", "Monthly EBITDA, cumulative free cash flow and trailing-twelve-month debt service "
                               "coverage by company.")
+    paths_section(doc, exp)
     _sensitivity_section(doc, exp)
     doc.heading("Operations")
     doc.figure("utilization.png", "Fleet utilization: GPUs allocated (to reservations and jobs) over GPUs online, "

@@ -27,6 +27,7 @@ from ..money.finance import LINES
 from ..plan.signings import lost_by_month
 from .cells import float_cell, float_cells
 from .parquet import write_parquet
+from .paths import write_paths
 
 
 def write_results(exp: Experiment, out_root: str | Path) -> Path:
@@ -41,6 +42,7 @@ def write_results(exp: Experiment, out_root: str | Path) -> Path:
         write_samples(exp, tmp / "samples.csv")
         write_replicas(exp, tmp / "replicas.csv")
         write_lost_demand(exp, tmp / "lost_demand.csv")
+        write_paths(exp, tmp)
         write_parquet(exp, tmp)
         write_report(exp, tmp)
 
