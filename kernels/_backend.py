@@ -120,22 +120,37 @@ def cumsum(x, axis: int):
 
 
 def scatter_add(index, weights, n: int):
-    """out[k] = sum of weights[j] over j with index[j] == k, for k in [0, n).
+    """out[k] = sum of weights[j] over j with index[j] == k, for k in [0, n), added in the
+    order of j as NumPy's bincount adds them, so CuPy gives NumPy's bits, the same every run.
     index: int64 in [0, n); weights: float64 of the same length."""
     xp = namespace_of(index, weights)
-    if is_cupy(index):  # cupy.bincount would read the largest index back to size its output
-        out = xp.zeros(n, dtype=xp.float64)
-        elementwise_kernel("int64 index, float64 weight", "raw float64 out", "atomicAdd(&out[index], weight)",
-                           "fleetsim_scatter_add")(index, weights, out)
-        return out
-    if _classic(index):
+    if isinstance(index, numpy.ndarray):
         return astype(xp.bincount(index, weights=weights, minlength=n), xp.float64)
-    # The standard has no scatter: sort by index, then difference the running sum at each bin's edges.
-    order = xp.argsort(index, stable=True)
-    sorted_index = xp.take(index, order)
-    running = xp.cumulative_sum(xp.take(weights, order), include_initial=True)
-    edges = xp.searchsorted(sorted_index, xp.arange(n + 1, dtype=index.dtype, device=index.device))
+    # sorted by index, stably (each bin keeps the order of j; CuPy's argsort is always stable)
+    order = xp.argsort(index) if is_cupy(index) else xp.argsort(index, stable=True)
+    sorted_index, sorted_weights = xp.take(index, order), xp.take(weights, order)
+    edges = xp.searchsorted(sorted_index, xp.arange(n + 1, dtype=index.dtype, **on(index)))
+    if is_cupy(index):   # one thread per bin adds its run in order: no atomics, no host round trip
+        out = xp.empty(n, dtype=xp.float64)
+        launch(_SEGMENT_SUM_CUDA, "fleetsim_segment_sum", max(1, -(-n // 256)), 256,
+               xp.ascontiguousarray(sorted_weights), xp.ascontiguousarray(edges.astype(xp.int64)), out, n)
+        return out
+    # The standard has no scatter: difference the running sum at each bin's edges.
+    running = xp.cumulative_sum(sorted_weights, include_initial=True)
     return xp.take(running, edges[1:]) - xp.take(running, edges[:-1])
+
+
+_SEGMENT_SUM_CUDA = r"""
+extern "C" __global__ void fleetsim_segment_sum(const double* weights, const long long* edges, double* out,
+                                                const long long n)
+{
+    const long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= n) return;
+    double total = 0.0;
+    for (long long j = edges[k]; j < edges[k + 1]; ++j) total += weights[j];
+    out[k] = total;
+}
+"""
 
 
 # ---------------------------------------------------------------- compiled CuPy kernels

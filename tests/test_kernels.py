@@ -136,6 +136,23 @@ def test_backend_namespace_transfer_and_scatter(b):
     np.testing.assert_array_equal(got["b"], [0.0, 1.0, 2.0])
 
 
+@on_every_backend
+def test_scatter_add_gives_numpys_bits_on_cupy_and_the_same_every_run(b):
+    """Many weights into few bins, in an order where addition order shows in the last bits:
+    CuPy adds each bin's run in input order as bincount does (no atomics), so its sums are
+    NumPy's exactly and repeat; the standard's running-sum twin is equal within rounding."""
+    rng = np.random.default_rng(3)
+    index = rng.integers(0, 7, 20_000)
+    weights = rng.lognormal(0.0, 3.0, 20_000) * rng.choice([-1.0, 1.0], 20_000)
+    want = np.bincount(index, weights=weights, minlength=7)
+    runs = [host(scatter_add(b(index), b(weights), 7)) for _ in range(3)]
+    if b.name in ("numpy", "cupy"):
+        for got in runs:
+            np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(runs[0], want, rtol=1e-9, atol=1e-9 * np.abs(weights).sum())
+
+
 def test_backend_strict_devices_do_not_mix():
     a = strict.asarray([1.0], device=strict.Device("device1"))
     with pytest.raises(ValueError):
