@@ -1,7 +1,7 @@
 """Wall time of the default main job, `python -m sim configs/merged.yaml`, against the 30 s
 target on 2 CPU cores (DESIGN §10) and the 15 s one of the speed work, and where its time
 goes: the same job once more in this process on one core, each phase timed (config, engine,
-metering, money, breakevens, outputs). Last line: `main_job_vs_15s_target=<ratio>` (below 1.0 meets it).
+metering, money, market paths, breakevens, outputs). Last line: `main_job_vs_15s_target=<ratio>` (below 1.0 meets it).
 
     python bench/main_job.py
 """
@@ -38,8 +38,9 @@ def breakdown(out: str) -> None:
     runner.scenarios_of = timed("config", runner.scenarios_of)
     runner.account = timed("metering", runner.account)
     runner.job_metrics = timed("metering", runner.job_metrics)
-    runner.statements = timed("money", runner.statements)
+    runner.books = timed("money", runner.books)
     runner.merger_metrics = timed("money", runner.merger_metrics)
+    runner.with_paths = timed("paths", runner.with_paths)
     runner.breakevens = timed("breakevens", runner.breakevens)
     t0 = time.perf_counter()
     plan = timed("config", setup)(os.path.join(ROOT, "configs", "merged.yaml"))
@@ -47,7 +48,7 @@ def breakdown(out: str) -> None:
     timed("outputs", write_results)(exp, out)
     total = time.perf_counter() - t0
     parts = ", ".join(f"{phase} {spent[phase]:.1f} s" for phase in ("config", "engine", "metering", "money",
-                                                                      "breakevens", "outputs"))
+                                                                      "paths", "breakevens", "outputs"))
     other = total - sum(spent.values())
     print(f"breakdown on one core in this process ({plan.replicas} replicas x {len(plan.variants)} variants): "
           f"{parts}, other {other:.1f} s; total {total:.1f} s")

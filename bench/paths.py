@@ -52,8 +52,8 @@ def kernel_inputs(v, spec: MarketPaths, first: int, count: int):
 
 def on(xp, inputs):
     base, replica, draws, terms, discount, tv = inputs
-    debt = {k: ({n: xp.asarray(a) for n, a in x.items()} if isinstance(x, dict) else
-                x if k == "segments" else xp.asarray(x)) for k, x in terms.items()}
+    debt = {k: ({n: xp.asarray(a) for n, a in x.items()} if isinstance(x, dict) else xp.asarray(x))
+            for k, x in terms.items()}
     return ({k: xp.asarray(a) for k, a in base.items()}, xp.asarray(replica),
             *(xp.asarray(draws[k]) for k in ("gpu_factor", "power_factor", "alive", "sofr_shift")), debt,
             xp.asarray(discount), {k: xp.asarray(a) for k, a in tv.items()})

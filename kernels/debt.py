@@ -8,8 +8,8 @@ prepayment: a paydown of a share of a loan scales its remaining schedule by the 
 paydowns fall pro rata on a company's secured loans (the borrowing base) or on all its loans
 (a sweep), so the loans of one company that are alike (secured or not, floating or not) keep
 one scale: the kernel carries each such class as one loan, its schedules summed
-(`sim.money.debt.debt_terms`), which keeps the arrays (rows, classes) small however many
-deployments are financed.
+(`sim.money.debt.debt_terms`), which keeps the arrays (rows, companies, classes) small however
+many deployments are financed.
 """
 from __future__ import annotations
 
@@ -40,61 +40,55 @@ def _trailing_12(x):
     return total
 
 
-def run_debt(fcf, ebitda, collateral, schedule: dict, rows, segments, secured, cash0, advance, sweeps,
-             min_dscr, max_ltc, floating=None, sofr_shift=None) -> dict:
+def run_debt(fcf, ebitda, collateral, schedule: dict, secured, cash0, advance, sweeps, min_dscr, max_ltc,
+             floating=None, sofr_shift=None) -> dict:
     """The debt lines (`LINES`, each (rows, companies, months)).
 
     fcf, ebitda (before one-off integration cost), collateral: (R, C, M). schedule: interest,
     principal (of which `amortized`: scheduled amortization, what DSCR counts), balance (at each
-    month's start) and borrowed per unit of scale, each (loans, M).
-    rows: each loan's company (int64), loans sorted by it; segments: each company's
-    (first, end) loan (host ints), so that a company's sums run over its loans in one fixed
+    month's start) and borrowed per unit of scale, each (C, K, M) or, a schedule per row,
+    (R, C, K, M): up to K loan classes per company, zeros where a company has fewer; a company's sums run over its K classes in one
     order whatever the number of rows (a matrix product's order depends on the shapes, and a
-    path must reproduce its replica bit for bit); secured: (loans,) bool. cash0, advance (inf:
-    no borrowing base), min_dscr (-inf: none), max_ltc (inf: none): (C,) float; sweeps: (C,)
-    bool. floating: (loans,) bool and sofr_shift (R, M): an annual rate added to the base of
-    floating loans (their interest on the balance; principal stays as scheduled)."""
+    path must reproduce its replica bit for bit). secured, floating: (C, K) bool. cash0,
+    advance (inf: no borrowing base), min_dscr (-inf: none), max_ltc (inf: none): (C,) float;
+    sweeps: (C,) bool. sofr_shift (R, M): an annual rate added to the base of floating loans
+    (their interest on the balance; principal stays as scheduled)."""
     xp = namespace_of(fcf, ebitda, collateral)
     R, C, M = fcf.shape
-    n_loans = schedule["interest"].shape[0]
+    K = schedule["interest"].shape[-2]
     dev = on(fcf)
-
-    def per_company(x):   # (R, loans) -> (R, C): sums along the contiguous last axis, row by row
-        return xp.stack([x[:, a] if b == a + 1 else xp.sum(x[:, a:b], axis=-1) for a, b in segments], axis=1)
-
     limited = advance < math.inf
     advance_or_0 = xp.where(limited, advance, 0.0)
     secured_f = astype(secured, xp.float64)
-    scale = xp.ones((R, n_loans), dtype=xp.float64, **dev)
+    scale = xp.ones((R, C, K), dtype=xp.float64, **dev)
     cash = xp.zeros((R, C), dtype=xp.float64, **dev) + cash0
     defaulted = xp.zeros((R, C), dtype=xp.bool, **dev)
     out = {line: [] for line in LINES}
     service = []   # interest plus scheduled amortization, by month (DSCR's denominator)
     ttm_ebitda_all = _trailing_12(ebitda)
     for m in range(M):
-        interest = scale * schedule["interest"][:, m]                             # (R, loans)
+        interest = scale * schedule["interest"][..., m]                           # (R, C, K)
         if sofr_shift is not None:
-            extra = scale * (schedule["balance"][:, m] * astype(floating, xp.float64))
-            interest = interest + extra * sofr_shift[:, m, None] / 12
-        repaid = scale * schedule["principal"][:, m]
-        balance = scale * schedule["balance"][:, m]
-        paid_interest, paid_principal = per_company(interest), per_company(repaid)
-        borrowed = per_company(xp.broadcast_to(schedule["borrowed"][:, m], scale.shape))
-        secured_debt = per_company(balance * secured_f)
+            extra = scale * (schedule["balance"][..., m] * astype(floating, xp.float64))
+            interest = interest + extra * sofr_shift[:, m, None, None] / 12
+        repaid = scale * schedule["principal"][..., m]
+        balance = scale * schedule["balance"][..., m]
+        paid_interest, paid_principal = xp.sum(interest, axis=-1), xp.sum(repaid, axis=-1)
+        borrowed = xp.broadcast_to(xp.sum(schedule["borrowed"][..., m], axis=-1), (R, C))
+        secured_debt = xp.sum(balance * secured_f, axis=-1)
         out["interest_usd"].append(paid_interest)
         out["principal_usd"].append(paid_principal)
         out["borrowing_usd"].append(borrowed)
-        out["debt_outstanding_usd"].append(per_company(balance))
+        out["debt_outstanding_usd"].append(xp.sum(balance, axis=-1))
         out["gpu_secured_debt_usd"].append(secured_debt)
-        service.append(paid_interest + per_company(scale * schedule["amortized"][:, m]))
+        service.append(paid_interest + xp.sum(scale * schedule["amortized"][..., m], axis=-1))
         cash = cash + fcf[:, :, m] + borrowed - paid_interest - paid_principal
-        end = balance - repaid                                                     # each loan after this month
         # the borrowing base: GPU-secured debt above advance rate x resale value is paid down now
-        secured_end = per_company(end * secured_f)
+        secured_end = xp.sum((balance - repaid) * secured_f, axis=-1)
         base = xp.where(limited, advance_or_0 * collateral[:, :, m], math.inf)
         excess = xp.maximum(0.0, secured_end - base)
         share = _ratio(excess, secured_end, secured_end > 0)
-        scale = scale * (1 - secured_f * xp.take(share, rows, axis=1))
+        scale = scale * (1 - secured_f * share[:, :, None])
         out["forced_paydown_usd"].append(excess)
         cash = cash - excess
         # covenants on this month's figures (DSCR trailing twelve months)
@@ -112,10 +106,10 @@ def run_debt(fcf, ebitda, collateral, schedule: dict, rows, segments, secured, c
         out["covenant_breach"].append(astype(breach, xp.float64))
         # in breach with a sweep, lenders take the cash; owners inject nothing, so running out is default
         sweeping = breach & sweeps
-        outstanding = per_company(scale * (schedule["balance"][:, m] - schedule["principal"][:, m]))
+        outstanding = xp.sum(scale * (schedule["balance"][..., m] - schedule["principal"][..., m]), axis=-1)
         swept = xp.where(sweeping, xp.minimum(xp.maximum(cash, 0.0), outstanding), 0.0)
         share = _ratio(swept, outstanding, outstanding > 0)
-        scale = scale * (1 - xp.take(share, rows, axis=1))
+        scale = scale * (1 - share[:, :, None])
         cash = cash - swept
         out["cash_swept_usd"].append(swept)
         newly = sweeping & (cash < 0) & ~defaulted

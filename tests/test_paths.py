@@ -122,14 +122,15 @@ def test_a_sofr_move_adds_balance_times_the_move_to_floating_interest_only():
     """Two bullet loans of 1,200 (one floating, one fixed), 10 a month of interest each; SOFR
     up 1% in month 2 on the floating one: 1 more that month, the fixed one unchanged."""
     M = 4
-    schedule = {"interest": np.full((2, M), 10.0), "principal": np.zeros((2, M)), "amortized": np.zeros((2, M)),
-                "balance": np.full((2, M), 1200.0), "borrowed": np.zeros((2, M))}
-    schedule["principal"][:, -1] = 1200.0
+    schedule = {k: np.zeros((2, 1, M)) for k in ("interest", "principal", "amortized", "balance", "borrowed")}
+    schedule["interest"][:] = 10.0
+    schedule["balance"][:] = 1200.0
+    schedule["principal"][:, :, -1] = 1200.0
     shift = np.zeros((1, M))
     shift[0, 2] = 0.01
-    kw = dict(schedule=schedule, rows=np.array([0, 1]), segments=((0, 1), (1, 2)), secured=np.zeros(2, bool),
-              cash0=np.zeros(2), advance=np.full(2, np.inf), sweeps=np.zeros(2, bool),
-              min_dscr=np.full(2, -np.inf), max_ltc=np.full(2, np.inf), floating=np.array([True, False]))
+    kw = dict(schedule=schedule, secured=np.zeros((2, 1), bool), cash0=np.zeros(2), advance=np.full(2, np.inf),
+              sweeps=np.zeros(2, bool), min_dscr=np.full(2, -np.inf), max_ltc=np.full(2, np.inf),
+              floating=np.array([[True], [False]]))
     flat = np.full((1, 2, M), 100.0)
     out = run_debt(flat, flat, flat, **kw, sofr_shift=shift)
     assert out["interest_usd"][0, 0].tolist() == [10.0, 10.0, 11.0, 10.0]
@@ -155,8 +156,7 @@ def test_the_path_kernel_agrees_on_every_backend(b, fixed):
     terms = debt_terms(s, g, loan_schedules(s, acct.month_starts[0], g))
 
     def inputs(to):
-        debt = {k: ({n: to(a) for n, a in x.items()} if isinstance(x, dict) else
-                    x if k == "segments" else to(x)) for k, x in terms.items()}
+        debt = {k: ({n: to(a) for n, a in x.items()} if isinstance(x, dict) else to(x)) for k, x in terms.items()}
         return ({k: to(x) for k, x in _base(s, v.finance).items()}, to(np.arange(9) % 3),
                 *(to(draws[k]) for k in ("gpu_factor", "power_factor", "alive", "sofr_shift")), debt,
                 to(discount_factors([0.1], M)), {k: to(x) for k, x in _terminal_terms(s, g.companies).items()})

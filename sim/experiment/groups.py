@@ -8,7 +8,10 @@ import numpy as np
 
 from ..config.schema import Scenario
 from ..metering.accounting import VariantAccount
-from ..money.finance import Statements, contract_lines, statements
+from kernels.debt import run_debt as kernel_debt
+
+from ..money.debt import debt_terms, loan_schedules
+from ..money.finance import Statements, contract_lines, lines_before_debt, statements_after_debt
 
 
 def _stack(parts, get, n: int) -> dict[str, np.ndarray]:
@@ -47,9 +50,10 @@ def merge_accounts(parts, n: int) -> VariantAccount:
 
 def books(scenarios: list[Scenario], accounts, runs, contracts: dict | None = None) -> Statements:
     """Statements of every group of replicas that share a scenario (bills follow each
-    replica's delivery delays), put back in replica order. `contracts`: a cache of each
-    group's contract lines (by its first replica), filled on first use, for callers that vary
-    money terms only."""
+    replica's delivery delays), put back in replica order; the debt of every replica runs in
+    one kernel call, each replica with its group's loans. `contracts`: a cache of each group's
+    contract lines (by its first replica), filled on first use, for callers that vary money
+    terms only."""
     parts = []
     for idx, acct in accounts:
         s, group = scenarios[idx[0]], [runs[k] for k in idx]
@@ -58,8 +62,17 @@ def books(scenarios: list[Scenario], accounts, runs, contracts: dict | None = No
             lines = contracts.get(idx[0])
             if lines is None:
                 lines = contracts[idx[0]] = contract_lines(s, acct, group)
-        parts.append((idx, statements(s, acct, group, lines)))
-    if len(parts) == 1:
-        return parts[0][1]
+        g, L = lines_before_debt(s, acct, group, lines)
+        parts.append((idx, s, g, L, debt_terms(s, g, loan_schedules(s, acct.month_starts[0], g))))
     n = len(runs)
-    return Statements(parts[0][1].companies, _stack(parts, lambda s: s.lines, n), _stack(parts, lambda s: s.metrics, n))
+    L = parts[0][3] if len(parts) == 1 else _stack([(idx, L) for idx, _, _, L, _ in parts], lambda x: x, n)
+    terms = dict(parts[0][4])
+    terms["schedule"] = {k: np.zeros((n, *a.shape)) for k, a in terms["schedule"].items()}
+    for idx, *_, part in parts:
+        for k, a in part["schedule"].items():
+            terms["schedule"][k][idx] = a
+    L.update(kernel_debt(L["fcf_usd"], L["ebitda_usd"] + L["integration_cost_usd"], L["collateral_value_usd"], **terms))
+    done = [(idx, statements_after_debt(s, g, {k: v[idx] for k, v in L.items()})) for idx, s, g, _, _ in parts]
+    if len(done) == 1:
+        return done[0][1]
+    return Statements(parts[0][2].companies, _stack(done, lambda st: st.lines, n), _stack(done, lambda st: st.metrics, n))

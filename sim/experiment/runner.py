@@ -27,7 +27,7 @@ from ..engine.records import RunResult
 from ..errors import ConfigError, InvariantError
 from ..metering.accounting import VariantAccount, account
 from ..metering.jobstats import job_metrics
-from ..money.finance import Statements, statements
+from ..money.finance import Statements
 from ..money.offer import merger_metrics
 from ..money.paths import Paths, deal_paths, path_metrics, run_paths
 from ..plan import planned

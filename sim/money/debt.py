@@ -19,7 +19,6 @@ Conventions (with those of `sim.money.finance`):
 """
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,29 +106,28 @@ def loan_schedules(s: Scenario, month0, g: Grid) -> list[LoanSchedule]:
     return loans
 
 
+DEBT_SCHEDULES = ("interest", "principal", "amortized", "balance", "borrowed")
+
+
 def debt_terms(s: Scenario, g: Grid, loans: list[LoanSchedule]) -> dict:
     """The debt kernel's terms (`kernels.debt.run_debt`) for these companies and loans, as
     NumPy arrays: a company's loans that lenders treat alike (secured or not, floating or not)
-    share every paydown, so each such class goes in as one loan with its schedules summed."""
+    share every paydown, so each such class goes in as one loan with its schedules summed, at
+    most four per company ((C, 4, M), zeros where a company has fewer)."""
     owners = [next(c for c in s.companies if c.name == name) for name in g.companies]
-    classes: dict[tuple, dict[str, np.ndarray]] = {}
-    for loan in loans:
-        total = classes.setdefault((loan.company, loan.secured, loan.floating),
-                                   {k: np.zeros(g.M) for k in ("interest", "principal", "amortized", "balance",
-                                                               "borrowed")})
-        for k in ("interest", "principal", "balance", "borrowed"):
-            total[k] += getattr(loan, k)
+    kinds = [(secured, floating) for secured in (False, True) for floating in (False, True)]
+    C, K = len(g.companies), len(kinds)
+    schedule = {k: np.zeros((C, K, g.M)) for k in DEBT_SCHEDULES}
+    for loan in loans:   # in their order, so every class's sums are made the same way each time
+        k = kinds.index((loan.secured, loan.floating))
+        for name in ("interest", "principal", "balance", "borrowed"):
+            schedule[name][loan.company, k] += getattr(loan, name)
         if loan.amortizing:
-            total["amortized"] += loan.principal
-    keys = sorted(classes)
-    rows = [company for company, _, _ in keys]
+            schedule["amortized"][loan.company, k] += loan.principal
     return {
-        "schedule": {k: np.array([classes[key][k] for key in keys], dtype=np.float64).reshape(len(keys), g.M)
-                     for k in ("interest", "principal", "amortized", "balance", "borrowed")},
-        "rows": np.array(rows, dtype=np.int64),
-        "segments": tuple((bisect.bisect_left(rows, c), bisect.bisect_right(rows, c)) for c in range(len(g.companies))),
-        "secured": np.array([secured for _, secured, _ in keys], dtype=bool),
-        "floating": np.array([floating for _, _, floating in keys], dtype=bool),
+        "schedule": schedule,
+        "secured": np.array([[secured for secured, _ in kinds]] * C, dtype=bool).reshape(C, K),
+        "floating": np.array([[floating for _, floating in kinds]] * C, dtype=bool).reshape(C, K),
         "cash0": np.array([o.cash_usd for o in owners], dtype=np.float64),
         "advance": np.array([o.covenants.advance_rate if o.covenants.advance_rate is not None else np.inf
                              for o in owners], dtype=np.float64),

@@ -70,7 +70,8 @@ from .contracts import (
 from .debt import loan_schedules, months_between, run_debt
 from .valuation import company_values, discount_factors, irr, payback_years
 
-__all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "contract_lines", "month_grid", "statements"]
+__all__ = ["HOURS_PER_MONTH", "LINES", "Statements", "contract_lines", "lines_before_debt", "month_grid", "statements",
+           "statements_after_debt"]
 
 REVENUE = ("revenue_reserved_usd", "revenue_on_demand_usd", "revenue_spot_usd", "revenue_legacy_usd",
            "revenue_converted_usd")
@@ -119,9 +120,15 @@ def statements(s: Scenario, acct: VariantAccount, runs=None, contracts: dict | N
     """A variant's monthly statements. `runs` (the replicas' RunResults) gives the delivery
     delays their engine used; without it hosting is billed on the configured dates.
     `contracts`: `contract_lines` already made for these replicas (copied, not changed)."""
+    g, L = lines_before_debt(s, acct, runs, contracts)
+    run_debt(s, g, L, loan_schedules(s, acct.month_starts[0], g))
+    return statements_after_debt(s, g, L)
+
+
+def lines_before_debt(s: Scenario, acct: VariantAccount, runs=None, contracts: dict | None = None) -> tuple:
+    """(month grid, lines through free cash flow): every line but the debt's."""
     H = s.n_hours
     g = month_grid(s, acct)
-    companies = g.companies
     L = {k: v.copy() for k, v in (contracts if contracts is not None else contract_lines(s, acct, runs)).items()}
     _book_fleet(s, acct, g, L)
     _book_sites_and_companies(s, g, L)
@@ -138,9 +145,13 @@ def statements(s: Scenario, acct: VariantAccount, runs=None, contracts: dict | N
     L["fcf_usd"] = (L["ebitda_usd"] + L["prepayments_received_usd"] - L["prepayments_applied_usd"] - L["capex_usd"]
                     + L["resale_proceeds_usd"] - L["fitout_capex_usd"] - L["conversion_capex_usd"] - L["site_capex_usd"] + L["fitout_recovered_usd"]
                     - L["fitout_netted_usd"])
-    run_debt(s, g, L, loan_schedules(s, acct.month_starts[0], g))
+    return g, L
+
+
+def statements_after_debt(s: Scenario, g: Grid, L: dict) -> Statements:
+    """The statements from lines with the debt's booked: cash to equity and the metrics."""
     L["cash_to_equity_usd"] = L["fcf_usd"] + L["borrowing_usd"] - L["interest_usd"] - L["principal_usd"]
-    return Statements(companies, L, _metrics(s, g, L))
+    return Statements(g.companies, L, _metrics(s, g, L))
 
 
 def _book_fleet(s: Scenario, acct: VariantAccount, g: Grid, L: dict) -> None:
