@@ -47,9 +47,10 @@ def run_debt(fcf, ebitda, collateral, schedule: dict, secured, cash0, advance, s
     fcf, ebitda (before one-off integration cost), collateral: (R, C, M). schedule: interest,
     principal (of which `amortized`: scheduled amortization, what DSCR counts), balance (at each
     month's start) and borrowed per unit of scale, each (C, K, M) or, a schedule per row,
-    (R, C, K, M): up to K loan classes per company, zeros where a company has fewer; a company's sums run over its K classes in one
-    order whatever the number of rows (a matrix product's order depends on the shapes, and a
-    path must reproduce its replica bit for bit). secured, floating: (C, K) bool. cash0,
+    (R, C, K, M): up to K loan classes per company, zeros where a company has fewer; a
+    company's sums run over its K classes in one order whatever the number of rows (a matrix
+    product's order depends on the shapes, and a path must reproduce its replica bit for
+    bit). secured, floating: (C, K) bool. cash0,
     advance (inf: no borrowing base), min_dscr (-inf: none), max_ltc (inf: none): (C,) float;
     sweeps: (C,) bool. sofr_shift (R, M): an annual rate added to the base of floating loans
     (their interest on the balance; principal stays as scheduled)."""

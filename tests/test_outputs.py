@@ -85,6 +85,38 @@ def test_main_job_csvs(main_job):
     assert len(fin) == 3 * 144  # 12 years of months
 
 
+def test_finance_workbook_holds_the_statements_to_the_cent(main_job):
+    """finance.xlsx as a finance reader opens it: each statement cell is finance.csv's replica
+    mean to the cent, the totals add up to summary.json's EBITDA, the summary's intervals are
+    summary.json's, and the money inputs are listed by YAML path."""
+    openpyxl = pytest.importorskip("openpyxl")
+    _, folder = main_job
+    wb = openpyxl.load_workbook(folder / "finance.xlsx", read_only=True)
+    assert wb.sheetnames == ["Summary", "merged crwv", "standalone crwv", "standalone corz", "Breakevens",
+                             "Market paths", "Assumptions"]
+    rows = list(csv.DictReader(open(folder / "finance.csv")))
+    sheet = [r for r in wb["standalone corz"].iter_rows(min_row=3, values_only=True)]
+    months, lines = sheet[0][2:-1], {r[0]: r for r in sheet[1:]}
+    corz = [r for r in rows if r["variant"] == "standalone" and r["company"] == "corz"]
+    assert list(months) == [r["month"] for r in corz]
+    for line in ("revenue_legacy_usd", "hosting_fees_received_usd", "ebitda_usd", "fcf_usd", "interest_usd"):
+        assert list(lines[line][2:-1]) == [round(float(r[line]), 2) for r in corz], line
+    summary = json.loads((folder / "summary.json").read_text())
+    ebitda = summary["variants"]["standalone"]["metrics"]["ebitda_usd[corz]"]
+    assert lines["ebitda_usd"][-1] == pytest.approx(ebitda["mean"], abs=0.01)
+    assert lines["ebitda_usd"][1] == "USD" and lines["dscr_ttm"][1] == "ratio"
+    head, *body = [r for r in wb["Summary"].iter_rows(min_row=3, values_only=True)]
+    npv = next(r for r in body if r[0] == "npv_usd")
+    c = summary["comparison"]["npv_usd"]
+    assert npv[9:13] == (round(c["delta"], 2), round(c["ci95"][0], 2), round(c["ci95"][1], 2),
+                         "yes" if c["ci95"][1] < 0 or c["ci95"][0] > 0 else "no")
+    assert "gpu_utilization" not in [r[0] for r in body]   # money only
+    assumptions = {(r[0], r[1]): r[2] for r in wb["Assumptions"].iter_rows(min_row=4, values_only=True)}
+    assert assumptions[("merged", "companies[0].discount_rate")] == 0.1
+    assert assumptions[("standalone", "hosting_contracts[0].site")] == "denton_tx"
+    assert assumptions[("standalone", "paths.count")] == 2000
+
+
 @pytest.mark.parametrize("config", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_runs(config, tmp_path):
     proc = run_cli(config, "--out", tmp_path, "--quiet")

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser, title="commands")
     run = sub.add_parser("run", help="simulate a scenario and its baseline, write OUT/<scenario>/ (the default)",
                          description="Simulate a GPU fleet scenario (and its baseline, if it names one) and write "
-                                     "summary.json, timeseries.csv, jobs.csv, finance.csv, replicas.csv, plots, "
+                                     "summary.json, timeseries.csv, jobs.csv, finance.csv, finance.xlsx, replicas.csv, plots, "
                                      "report.md and report.html to OUT/<scenario>/.",
                          epilog="Any number in the config may be a distribution ({dist: normal, mean, sd}, "
                                 "lognormal {mean, sigma}, uniform {low, high}, triangular {low, mode, high}, choice "

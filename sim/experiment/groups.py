@@ -71,8 +71,10 @@ def books(scenarios: list[Scenario], accounts, runs, contracts: dict | None = No
     for idx, *_, part in parts:
         for k, a in part["schedule"].items():
             terms["schedule"][k][idx] = a
-    L.update(kernel_debt(L["fcf_usd"], L["ebitda_usd"] + L["integration_cost_usd"], L["collateral_value_usd"], **terms))
+    L.update(kernel_debt(L["fcf_usd"], L["ebitda_usd"] + L["integration_cost_usd"], L["collateral_value_usd"],
+                         **terms))
     done = [(idx, statements_after_debt(s, g, {k: v[idx] for k, v in L.items()})) for idx, s, g, _, _ in parts]
     if len(done) == 1:
         return done[0][1]
-    return Statements(parts[0][2].companies, _stack(done, lambda st: st.lines, n), _stack(done, lambda st: st.metrics, n))
+    return Statements(parts[0][2].companies, _stack(done, lambda st: st.lines, n),
+                      _stack(done, lambda st: st.metrics, n))

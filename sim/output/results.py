@@ -28,6 +28,7 @@ from ..plan.signings import lost_by_month
 from .cells import float_cell, float_cells
 from .parquet import write_parquet
 from .paths import write_paths
+from .workbook import write_workbook
 
 
 def write_results(exp: Experiment, out_root: str | Path) -> Path:
@@ -39,6 +40,7 @@ def write_results(exp: Experiment, out_root: str | Path) -> Path:
         _write_timeseries(exp, tmp / "timeseries.csv")
         _write_jobs(exp, tmp / "jobs.csv")
         _write_finance(exp, tmp / "finance.csv")
+        write_workbook(exp, tmp / "finance.xlsx")
         write_samples(exp, tmp / "samples.csv")
         write_replicas(exp, tmp / "replicas.csv")
         write_lost_demand(exp, tmp / "lost_demand.csv")
