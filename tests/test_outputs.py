@@ -195,3 +195,20 @@ def test_version_flag():
     from sim import __version__
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.strip() == f"fleetsim {__version__}"
+
+
+def test_identical_metrics_are_explained_in_the_terminal_and_the_report(main_job):
+    proc, folder = main_job
+    note = next(line for line in proc.stdout.splitlines() if line.startswith("identical in every replica"))
+    assert "mean_wait_h" in note and "the jobs of on_demand_pool" in note and "merger" in note
+    assert "gpu_utilization" not in note   # the merged fleet differs: not identical
+    assert "Identical in every replica of both variants" in (folder / "report.md").read_text()
+
+
+def test_units_scale_with_the_size_of_the_number():
+    from sim.output.tables import fmt_value, interval
+    assert fmt_value(49.52e6, "MWh") == "49.5 TWh" and fmt_value(1234.0, "MWh") == "1.23 GWh"
+    assert fmt_value(0.0884, "h") == "5.3 min" and fmt_value(71.9, "h") == "71.9 h" and fmt_value(0.005, "h") == "18 s"
+    assert fmt_value(22.86e6, "t CO2e") == "22.9 Mt CO2e" and fmt_value(0.0, "h") == "0 h"
+    assert interval({"delta": 13.3e6, "ci95": [12.69e6, 13.9e6]}, "MWh") == "13.3 [12.7, 13.9] TWh"
+    assert fmt_value(2.5e9, "USD") == "2.50B"

@@ -270,6 +270,7 @@ def _run(args, opts) -> int:
     from ..experiment.cache import ReplicaCache
     from ..experiment.runner import run_setup
     from ..experiment.sweep import run_sweep
+    from ..output.explain import identical_note
     from ..output.notes import warnings
     from ..output.results import check_replaceable, write_results
     from ..output.sweep import write_sweep
@@ -300,6 +301,8 @@ def _run(args, opts) -> int:
     ReplicaCache(exp.cache_folder).clear()   # finished: the replicas live on in the results
     if not args.quiet:
         print(text_table(exp))
+        if note := identical_note(exp):
+            print(f"\n{note}")
         for line in warnings(exp):
             print(f"warning: {line}", file=sys.stderr)
         if exp.precision:

@@ -14,6 +14,7 @@ from ..experiment.precision import describe
 from ..experiment.stats import rank_correlation
 from ..metrics import shown_in, unit_of
 from .document import Document
+from .explain import identical_note
 from .notes import finance_notes, warnings
 from .operations import fleet_and_demand_notes
 from .paths import paths_section, plot_paths
@@ -166,6 +167,8 @@ def report_document(exp: Experiment) -> Document:
                  f"{' / '.join(f'{w:g}' for w in warmups)} h; fleet, energy and money metrics cover the whole "
                  f"horizon.")
     doc.table(*answer_rows(exp))
+    if note := identical_note(exp):
+        doc.para(note[0].upper() + note[1:])
     doc.figure("comparison.png", "Headline metrics side by side: means with 95% confidence intervals.")
     _capacity_section(doc, exp)
     fleet = fleet_and_demand_notes(exp)

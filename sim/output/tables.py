@@ -13,9 +13,31 @@ KEY_METRICS = ("npv_usd", "ebitda_usd", "gpu_utilization", "mean_wait_h", "sla_a
                "carbon_t")   # the answer\'s sentences and the differences chart
 
 
+# units shown at the scale their size needs: (divisor, label), largest first
+SCALES = {"MWh": ((1e6, "TWh"), (1e3, "GWh"), (1.0, "MWh")),
+          "t CO2e": ((1e6, "Mt CO2e"), (1e3, "kt CO2e"), (1.0, "t CO2e")),
+          "h": ((1.0, "h"), (1 / 60, "min"), (1 / 3600, "s"))}
+
+
+def _scale(unit: str, size: float) -> tuple[float, str]:
+    """The divisor and label for amounts of `unit` of about `size` (its largest that fits;
+    hours below one as minutes, below a minute as seconds)."""
+    for div, label in SCALES[unit]:
+        if size >= div:
+            return div, label
+    return SCALES[unit][-1] if size > 0 else SCALES[unit][0]
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
 def fmt_value(x, unit: str = "") -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
+    if unit in SCALES:
+        div, label = _scale(unit, abs(x))
+        return f"{_number(x / div)} {label}"
     if unit in ("fraction", "probability"):
         return f"{x:.3f}"
     ax = abs(x)
@@ -40,14 +62,10 @@ def comparison_rows(exp: Experiment) -> list[list[str]]:
         for name in names:
             m = summary["variants"][name]["metrics"].get(metric)
             present |= m is not None
-            cell = fmt_value(m["mean"], unit) if m else "-"
-            if m and only_first:   # a metric of the merger itself (the deal): its own interval here
-                cell += f" [{fmt_value(m['ci95'][0], unit)}, {fmt_value(m['ci95'][1], unit)}]"
-            cells.append(cell)
+            # a metric of the merger itself (the deal): its own interval here
+            cells.append(interval(m, unit) if m and only_first else fmt_value(m["mean"], unit) if m else "-")
         if len(names) == 2:
-            c = summary["comparison"].get(metric)
-            cells.append(f"{fmt_value(c['delta'], unit)} [{fmt_value(c['ci95'][0], unit)}, "
-                         f"{fmt_value(c['ci95'][1], unit)}]" if c else "-")
+            cells.append(interval(summary["comparison"].get(metric), unit))
         if present:
             rows.append(cells)
     return rows
@@ -75,8 +93,12 @@ def interval(m: dict | None, unit: str) -> str:
         return "-"
     mid = m.get("mean", m.get("delta"))
     lo, hi = m["ci95"]
-    return fmt_value(mid, unit) if lo is None else \
-        f"{fmt_value(mid, unit)} [{fmt_value(lo, unit)}, {fmt_value(hi, unit)}]"
+    if lo is None:
+        return fmt_value(mid, unit)
+    if unit in SCALES:   # one scale for the three, named once
+        div, label = _scale(unit, max(abs(mid), abs(lo), abs(hi)))
+        return f"{_number(mid / div)} [{_number(lo / div)}, {_number(hi / div)}] {label}"
+    return f"{fmt_value(mid, unit)} [{fmt_value(lo, unit)}, {fmt_value(hi, unit)}]"
 
 
 def significance(c: dict | None) -> str:
