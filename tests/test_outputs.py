@@ -212,3 +212,10 @@ def test_units_scale_with_the_size_of_the_number():
     assert fmt_value(22.86e6, "t CO2e") == "22.9 Mt CO2e" and fmt_value(0.0, "h") == "0 h"
     assert interval({"delta": 13.3e6, "ci95": [12.69e6, 13.9e6]}, "MWh") == "13.3 [12.7, 13.9] TWh"
     assert fmt_value(2.5e9, "USD") == "2.50B"
+
+
+def test_progress_counts_each_variants_replicas_under_its_own_name(tmp_path):
+    proc = run_cli("configs/examples/horizontal_merger.yaml", "--out", tmp_path, "--replicas", 2, "--workers", 1)
+    assert proc.returncode == 0, proc.stderr
+    last = [line for line in proc.stderr.splitlines() if "replicas;" in line][-1]
+    assert last.startswith("horizontal_merger 2/2, horizontal_standalone 2/2 replicas; ")

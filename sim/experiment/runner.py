@@ -139,14 +139,22 @@ class Runner:
         """Each group's replica keys, and the replicas still to simulate: key -> (label, task)."""
         keys = [self.keys(scenarios, seed) for _, scenarios in groups]
         todo: dict[str, tuple[str, tuple]] = {}
-        distinct: set[str] = set()   # replicas that groups with the same engine inputs share count once
+        owner: dict[str, str] = {}   # replicas that groups with the same engine inputs share count once
+        totals: dict[str, int] = {}
+        reused: dict[str, int] = {}
         for (label, scenarios), ks in zip(groups, keys):
+            totals.setdefault(label, 0)
             for k, (s, key) in enumerate(zip(scenarios, ks)):
                 self._uses[key] = self._uses.get(key, 0) + 1
-                distinct.add(key)
-                if key not in todo and key not in self._memory and not self.cache.has(key):
+                if key in owner:
+                    continue
+                owner[key] = label
+                totals[label] += 1
+                if key not in self._memory and not self.cache.has(key):
                     todo[key] = (label, (s, seed, k))
-        self._progress = Progress(len(distinct), self.quiet, reused=len(distinct) - len(todo))
+                else:
+                    reused[label] = reused.get(label, 0) + 1
+        self._progress = Progress({label: n for label, n in totals.items() if n}, self.quiet, reused)
         return keys, todo
 
     def _execute(self, todo: dict):
