@@ -19,10 +19,11 @@ def _():
     import marimo as mo
     import matplotlib.pyplot as plt
     import numpy as np
+    import pyarrow.compute as pc
     from pathlib import Path
 
     from sim import api
-    return Path, api, html, mo, np, plt
+    return Path, api, html, mo, np, pc, plt
 
 
 @app.cell
@@ -64,26 +65,25 @@ def _(html, mo, results):
 
 
 @app.cell
-def _(mo, results):
-    _sites = sorted({row["site"] for row in results.timeseries})
+def _(mo, pc, results):
+    _sites = sorted(pc.unique(results.timeseries["site"]).to_pylist())
     site_pick = mo.ui.dropdown(options=["all sites"] + _sites, value="all sites", label="site")
-    _companies = sorted({row["company"] for row in results.finance})
+    _companies = sorted(pc.unique(results.finance["company"]).to_pylist())
     company_pick = mo.ui.dropdown(options=_companies, value=_companies[0] if _companies else None, label="company")
     mo.hstack([site_pick, company_pick])
     return company_pick, site_pick
 
 
 @app.cell
-def _(np, plt, results, site_pick):
+def _(np, pc, plt, results, site_pick):
     def daily(_variant, key):
-        _rows = [r for r in results.timeseries if r["variant"] == _variant
-                and (site_pick.value == "all sites" or r["site"] == site_pick.value)]
-        dates = sorted({r["date"] for r in _rows})
-        index = {d: i for i, d in enumerate(dates)}
-        out = np.zeros(len(dates))
-        for r in _rows:
-            out[index[r["date"]]] += r[key] or 0.0
-        return np.array(dates, dtype="datetime64[D]"), out
+        _t = results.timeseries
+        _keep = pc.equal(_t["variant"].cast("string"), _variant)
+        if site_pick.value != "all sites":
+            _keep = pc.and_(_keep, pc.equal(_t["site"].cast("string"), site_pick.value))
+        _days = _t.filter(_keep).group_by("date").aggregate([(key, "sum")]).sort_by("date")
+        return (_days["date"].to_numpy().astype("datetime64[D]"),
+                np.nan_to_num(_days[f"{key}_sum"].to_numpy(zero_copy_only=False)))
 
     _fig_util, (_ax_u, _ax_c) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
     for _variant in results.variants:
@@ -104,12 +104,17 @@ def _(np, plt, results, site_pick):
 
 
 @app.cell
-def _(np, plt, results):
+def _(np, pc, plt, results):
     _fig_wait, _ax_w = plt.subplots(figsize=(8, 4))
     _tiers = {}
-    for _job in results.jobs:
-        if _job["wait_h"] is not None:
-            _tiers.setdefault((_job["variant"], _job["tier"]), []).append(_job["wait_h"])
+    _jobs = results.jobs.filter(pc.equal(results.jobs["replica"], 0))
+    _variant_of, _tier_of = _jobs["variant"].cast("string"), _jobs["tier"].cast("string")
+    for _variant in pc.unique(_variant_of).to_pylist():
+        for _tier in pc.unique(_tier_of).to_pylist():
+            _w = _jobs.filter(pc.and_(pc.equal(_variant_of, _variant), pc.equal(_tier_of, _tier)))["wait_h"]
+            _w = _w.to_numpy(zero_copy_only=False)
+            if np.isfinite(_w).any():
+                _tiers[(_variant, _tier)] = _w[np.isfinite(_w)]
     for (_variant, _tier), _waits in sorted(_tiers.items()):
         _w = np.sort(np.maximum(np.array(_waits), 1 / 60))
         _ax_w.step(_w, np.arange(1, _w.size + 1) / _w.size, where="post", label=f"{_variant} {_tier} (n={_w.size:,})")
@@ -142,15 +147,19 @@ def _(daily, plt, results, site_pick):
 
 
 @app.cell
-def _(company_pick, np, plt, results):
+def _(company_pick, np, pc, plt, results):
     _fig_fin, (_ax_e, _ax_d) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     for _variant in results.variants:
-        _rows = [r for r in results.finance if r["variant"] == _variant and r["company"] == company_pick.value]
-        if not _rows:
+        _t = results.finance
+        _keep = pc.and_(pc.equal(_t["variant"].cast("string"), _variant),
+                        pc.equal(_t["company"].cast("string"), company_pick.value or ""))
+        _by = _t.filter(_keep).group_by("month").aggregate([("ebitda_usd", "mean"), ("dscr_ttm", "mean")])
+        if _by.num_rows == 0:
             continue
-        _months = np.array([r["month"] for r in _rows], dtype="datetime64[M]")
-        _ax_e.plot(_months, [r["ebitda_usd"] / 1e6 for r in _rows], label=_variant)
-        _ax_d.plot(_months, [np.nan if r["dscr_ttm"] is None else r["dscr_ttm"] for r in _rows], label=_variant)
+        _by = _by.sort_by("month")   # replica means, as finance.csv
+        _months = _by["month"].to_numpy().astype("datetime64[M]")
+        _ax_e.plot(_months, _by["ebitda_usd_mean"].to_numpy(zero_copy_only=False) / 1e6, label=_variant)
+        _ax_d.plot(_months, _by["dscr_ttm_mean"].to_numpy(zero_copy_only=False), label=_variant)
     _ax_e.set_ylabel("EBITDA (USD M / month)")
     _ax_d.set_ylabel("DSCR, trailing 12 months")
     _ax_d.set_ylim(0, 5)

@@ -13,10 +13,9 @@ inputs and seed give the same numbers as the command line.
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -79,12 +78,18 @@ def compare(summary: Experiment | dict) -> list[Comparison]:
 
 @dataclass
 class Results:
-    """A results folder read back: plain rows, numbers as floats (None where empty)."""
+    """A results folder read back as typed tables (pyarrow; `.to_pandas()` or
+    `polars.from_arrow(...)` where those are installed): every replica, no row objects built.
+    timeseries: daily per variant and site (replica means); finance: monthly lines per
+    variant, replica and company; jobs: every job of every replica (None when not asked for);
+    metrics: tidy, one row per variant, replica and metric. Columns and units:
+    results/README.md."""
     folder: Path
     summary: dict
-    timeseries: list[dict] = field(default_factory=list)
-    finance: list[dict] = field(default_factory=list)
-    jobs: list[dict] = field(default_factory=list)
+    timeseries: object
+    finance: object
+    metrics: object
+    jobs: object | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -94,28 +99,15 @@ class Results:
         return compare(self.summary)
 
 
-def _read_csv(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with open(path, newline="") as f:
-        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def _number(text: str):
-    if text == "":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def load_results(folder: str | Path, jobs: bool = True) -> Results:
-    """Read summary.json and the CSVs of a results folder (data only: nothing is executed)."""
+    """Read summary.json and the Parquet tables of a results folder (data only: nothing is
+    executed). jobs=False skips the largest table."""
+    import pyarrow.parquet as pq
     folder = Path(folder)
     summary = json.loads((folder / "summary.json").read_text())
-    return Results(folder, summary, _read_csv(folder / "timeseries.csv"), _read_csv(folder / "finance.csv"),
-                   _read_csv(folder / "jobs.csv") if jobs else [])
+    read = lambda name: pq.read_table(folder / f"{name}.parquet")
+    return Results(folder, summary, read("timeseries"), read("finance"), read("metrics"),
+                   read("jobs") if jobs and (folder / "jobs.parquet").exists() else None)
 
 
 # ---------------------------------------------------------------- what-if

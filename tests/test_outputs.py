@@ -219,3 +219,21 @@ def test_progress_counts_each_variants_replicas_under_its_own_name(tmp_path):
     assert proc.returncode == 0, proc.stderr
     last = [line for line in proc.stderr.splitlines() if "replicas;" in line][-1]
     assert last.startswith("horizontal_merger 2/2, horizontal_standalone 2/2 replicas; ")
+
+
+def test_load_results_gives_typed_tables_of_every_replica(main_job):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from sim import api
+    _, folder = main_job
+    res = api.load_results(folder)
+    assert all(isinstance(t, pa.Table) for t in (res.timeseries, res.finance, res.metrics, res.jobs))
+    assert res.finance.num_rows == 3 * 2 * 144 and pc.unique(res.jobs["replica"]).to_pylist() == [0, 1]
+    summary = json.loads((folder / "summary.json").read_text())
+    corz = res.finance.filter(pc.equal(res.finance["company"].cast("string"), "corz"))
+    assert pc.sum(corz["ebitda_usd"]).as_py() / 2 == pytest.approx(
+        summary["variants"]["standalone"]["metrics"]["ebitda_usd[corz]"]["mean"], rel=1e-12)
+    npv = res.metrics.filter(pc.and_(pc.equal(res.metrics["metric"].cast("string"), "npv_usd"),
+                                     pc.equal(res.metrics["variant"].cast("string"), "merged")))
+    assert npv["unit"][0].as_py() == "USD" and npv.num_rows == 2
+    assert api.load_results(folder, jobs=False).jobs is None
