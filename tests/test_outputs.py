@@ -237,3 +237,15 @@ def test_load_results_gives_typed_tables_of_every_replica(main_job):
                                      pc.equal(res.metrics["variant"].cast("string"), "merged")))
     assert npv["unit"][0].as_py() == "USD" and npv.num_rows == 2
     assert api.load_results(folder, jobs=False).jobs is None
+
+
+def test_the_wait_plot_is_the_share_of_jobs_waiting_longer_than_t():
+    import numpy as np
+    from sim.output.plots import wait_tail
+    waits = np.random.default_rng(1).exponential(0.2, 5000) * (np.random.default_rng(2).random(5000) < 0.1)
+    t, share = wait_tail(waits)
+    assert t[0] == 1 / 60 and share[0] == (waits > 1 / 60).mean()
+    for x, y in zip(t[1:], share[1:]):
+        assert y == (waits > x).mean()
+    assert (np.diff(share) <= 0).all() and share[-1] == 0.0
+    assert wait_tail(np.zeros(10))[0].size == 0

@@ -46,9 +46,7 @@ def summary_rows(ours: dict[str, np.ndarray], published: dict[str, np.ndarray]) 
 
 def plot_allocation(ours: dict[str, np.ndarray], published: dict[str, np.ndarray], path: Path,
                     title: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .style import plt
 
     x = np.asarray(PERCENTS)
     fig, (full, tail) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.3]})

@@ -111,7 +111,7 @@ def paths_section(doc: Document, exp: Experiment) -> None:
 
 
 def plot_paths(exp: Experiment, path: Path) -> None:
-    import matplotlib.pyplot as plt
+    from .style import plt
     variants = _with_paths(exp)
     if not variants:
         return

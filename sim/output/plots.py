@@ -1,22 +1,20 @@
 """The PNG plots of a results folder (matplotlib, headless)."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.ticker import StrMethodFormatter
 
-matplotlib.use("Agg")   # headless: before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import StrMethodFormatter  # noqa: E402
-
-from ..engine.records import JobTable  # noqa: E402
-from ..experiment.runner import Experiment  # noqa: E402
-from ..experiment.stats import excludes_zero, proportion_ci95  # noqa: E402
-from ..metering.accounting import contracted_gpus_hourly  # noqa: E402
-from ..metering.jobstats import censored_wait_h  # noqa: E402
-from ..metrics import shown_in, unit_of  # noqa: E402
-from .tables import KEY_METRICS  # noqa: E402
+from ..engine.records import JobTable
+from ..experiment.runner import Experiment
+from ..experiment.stats import excludes_zero, proportion_ci95
+from ..metering.accounting import contracted_gpus_hourly
+from ..metering.jobstats import censored_wait_h
+from ..metrics import label_of, shown_in, unit_of
+from .style import plt
+from .tables import KEY_METRICS, significance, unit_scale
 
 LINE = ("-", "--")  # the baseline dashed, so identical curves stay visible
 BARS = shown_in("bars")
@@ -54,8 +52,21 @@ def plot_utilization(exp: Experiment, path: Path) -> None:
     plt.close(fig)
 
 
+def wait_tail(waits: np.ndarray, floor_h: float = 1 / 60) -> tuple[np.ndarray, np.ndarray]:
+    """The complementary CDF of waits from `floor_h` on: times t (floor_h, then each longer
+    wait) and the share of all jobs that waited longer than each, for a post-step plot."""
+    waits = np.sort(waits)
+    longer = waits[waits > floor_h]
+    if waits.size == 0 or longer.size == 0:
+        return np.zeros(0), np.zeros(0)
+    share = (waits.size - np.searchsorted(waits, longer, side="right")) / waits.size
+    return np.concatenate([[floor_h], longer]), np.concatenate([[longer.size / waits.size], share])
+
+
 def plot_wait_cdf(exp: Experiment, path: Path) -> None:
-    """Wait CDF per variant, and per tier where there are both on-demand and spot jobs."""
+    """The share of jobs that waited longer than t (complementary CDF, both axes log) per
+    variant, and per class where there are several: most jobs start at once, and the tail is
+    what a planner reads."""
     fig, ax = plt.subplots(figsize=(8, 5))
     plotted = False
     for i, v in enumerate(exp.variants):
@@ -66,22 +77,21 @@ def plot_wait_cdf(exp: Experiment, path: Path) -> None:
         groups = [(v.name, keep)] if len(tiers) < 2 else \
             [(f"{v.name}, {v.scenario.scheduler.class_name(t)}", keep & (j["tier"] == t)) for t in tiers]
         for k, (label, mask) in enumerate(groups):
-            waits = np.sort(wait[mask])
-            if waits.size == 0:
+            t, share = wait_tail(wait[mask])
+            if t.size < 2:
                 continue
             plotted = True
-            x = np.maximum(waits, 1 / 60)  # zero waits drawn at one minute on the log axis
-            ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", label=f"{label} (n={x.size:,})",
+            ax.step(t, share, where="post", label=f"{label}: {share[0]:.2%} of {mask.sum():,} jobs over 1 min",
                     ls=LINE[i], color=f"C{k}" if len(groups) > 1 else f"C{i}")
     ax.set_xscale("log")
-    ax.set_xlabel("wait before first start (h, log scale; waits under 1 min drawn at 1 min)")
-    ax.set_ylabel("fraction of jobs")
-    ax.set_ylim(0, 1.01)
-    ax.set_title("Job wait-time CDF, replica 0 (queued jobs censored at the horizon)")
+    ax.set_yscale("log")
+    ax.set_xlabel("wait t before first start (h, log scale, from 1 min)")
+    ax.set_ylabel("share of jobs waiting longer than t (log)")
+    ax.set_title("Job waits: how many wait longer than t, replica 0 (queued jobs censored at the horizon)")
     if plotted:
         ax.legend()
     else:
-        ax.text(0.5, 0.5, "no jobs", transform=ax.transAxes, ha="center")
+        ax.text(0.5, 0.5, "no job waited a minute or more", transform=ax.transAxes, ha="center")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -106,14 +116,15 @@ def plot_energy(exp: Experiment, path: Path) -> None:
     fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
     for i, v in enumerate(exp.variants):
         months = np.array(v.account.month_starts, dtype="datetime64[D]")
-        mwh = v.account.monthly["facility_mwh"].mean(axis=0).sum(axis=0)
-        cost = v.account.monthly["energy_cost_usd"].mean(axis=0).sum(axis=0)
-        axes[0].plot(months, mwh / 1e3, label=v.name, ls=LINE[i])
-        axes[1].plot(months, cost / 1e6, label=v.name, ls=LINE[i])
+        days = _days_in_months(v)   # per day: months of 28 to 31 days do not zig-zag
+        mwh = v.account.monthly["facility_mwh"].mean(axis=0).sum(axis=0) / days
+        cost = v.account.monthly["energy_cost_usd"].mean(axis=0).sum(axis=0) / days
+        axes[0].step(months, mwh, where="post", label=v.name, ls=LINE[i])
+        axes[1].step(months, cost / 1e6, where="post", label=v.name, ls=LINE[i])
         carbon = v.account.daily["carbon_t"].sum(axis=0)
         axes[2].plot(_dates(v, carbon.size), carbon, lw=0.8, label=v.name, ls=LINE[i])
-    axes[0].set_ylabel("facility energy\n(GWh / month)")
-    axes[1].set_ylabel("energy cost\n(USD M / month)")
+    axes[0].set_ylabel("facility energy\n(MWh / day, monthly mean)")
+    axes[1].set_ylabel("energy cost\n(USD M / day, monthly mean)")
     axes[2].set_ylabel("carbon\n(t CO2e / day)")
     axes[2].set_xlabel("date")
     axes[0].set_title("Energy, cost and carbon (mean over replicas)")
@@ -122,6 +133,13 @@ def plot_energy(exp: Experiment, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _days_in_months(v) -> np.ndarray:
+    """Days of each month of the horizon that the model covers (the first and last may be part)."""
+    edges = np.array([max(0.0, v.scenario.hours_from_start(m)) for m in v.account.month_starts]
+                     + [v.scenario.horizon_h])
+    return np.diff(edges) / 24
 
 
 def plot_finance(exp: Experiment, path: Path) -> None:
@@ -150,13 +168,10 @@ def plot_finance(exp: Experiment, path: Path) -> None:
     plt.close(fig)
 
 
-def _usd_scale(values) -> tuple[float, str]:
-    """Divisor and unit label for USD amounts: B, M or k as their size needs."""
-    top = max([abs(x) for x in values if x is not None and np.isfinite(x)] or [0.0])
-    for div, label in ((1e9, "USD B"), (1e6, "USD M"), (1e3, "USD k")):
-        if top >= div:
-            return div, label
-    return 1.0, "USD"
+def _title(metric: str) -> str:
+    """A panel's title: the metric's label from the catalogue, capitalised, wrapped."""
+    label = label_of(metric)
+    return textwrap.fill(label[0].upper() + label[1:], 22)
 
 
 def plot_comparison(exp: Experiment, path: Path) -> None:
@@ -165,8 +180,8 @@ def plot_comparison(exp: Experiment, path: Path) -> None:
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         unit = unit_of(metric)
-        scale, label = _usd_scale([summary["variants"][v.name]["metrics"][metric]["mean"] for v in exp.variants]) \
-            if unit == "USD" else (1.0, unit)
+        scale, label = unit_scale(unit, [summary["variants"][v.name]["metrics"][metric]["mean"]
+                                          for v in exp.variants])
         for i, v in enumerate(exp.variants):
             m = summary["variants"][v.name]["metrics"][metric]
             mean = m["mean"] if m["mean"] is not None else np.nan
@@ -175,7 +190,7 @@ def plot_comparison(exp: Experiment, path: Path) -> None:
             ax.bar(i, mean / scale, yerr=None if err is None else np.array(err) / scale, capsize=4,
                    color=f"C{i}")
         ax.set_xticks(range(len(exp.variants)), [v.name for v in exp.variants], rotation=20)
-        ax.set_title(metric, fontsize=9)
+        ax.set_title(_title(metric), fontsize=9)
         ax.set_ylabel(label)
     fig.suptitle("Variants side by side: means with 95% confidence intervals")
     fig.tight_layout()
@@ -193,7 +208,7 @@ def plot_differences(exp: Experiment, path: Path) -> None:
     for ax, metric in zip(axes[0], metrics):
         c = comparison[metric]
         unit = unit_of(metric)
-        scale, label = _usd_scale([c["delta"], *c["ci95"]]) if unit == "USD" else (1.0, unit)
+        scale, label = unit_scale(unit, [c["delta"], *c["ci95"]])
         lo, hi = (np.nan if x is None else x / scale for x in c["ci95"])
         delta = c["delta"] / scale
         clear = excludes_zero(c["ci95"])
@@ -205,7 +220,8 @@ def plot_differences(exp: Experiment, path: Path) -> None:
         span = max(abs(x) for x in (delta, lo, hi, 0.0) if np.isfinite(x)) or 1.0
         ax.set_ylim(-1.3 * span, 1.3 * span)
         ax.set_ylabel(f"difference ({label})" if label else "difference")
-        ax.set_title(metric + ("\n(significant)" if clear else "\n(not significant)"), fontsize=9)
+        verdict = "identical" if significance(c) == "no (identical)" else "significant" if clear else "not significant"
+        ax.set_title(f"{_title(metric)}\n({verdict})", fontsize=9)
     fig.suptitle(f"{a} minus {b}, paired by replica: difference with its 95% confidence interval "
                  f"(green: the interval excludes zero)", fontsize=10)
     fig.tight_layout()

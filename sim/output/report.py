@@ -184,7 +184,8 @@ def report_document(exp: Experiment) -> Document:
                       f"{interval(m.get('carbon_t'), 't CO2e')} t CO2e (means [95% CI]).")
     doc.bullets(energy)
     doc.figure("energy.png", "Facility energy (IT energy x PUE), its cost at each site's price, and carbon at "
-                             "each site's grid intensity.")
+                             "each site's grid intensity, all per day (energy and cost as each month's daily "
+                             "mean).")
     finance = finance_notes(exp)
     if not finance:
         doc.heading("Finance")
@@ -196,8 +197,9 @@ def report_document(exp: Experiment) -> Document:
     doc.heading("Operations")
     doc.figure("utilization.png", "Fleet utilization: GPUs allocated (to reservations and jobs) over GPUs online, "
                                   "daily.")
-    doc.figure("wait_cdf.png", "Wait before start of every job of replica 0; jobs still queued at the horizon "
-                               "count with their wait so far.")
+    doc.figure("wait_cdf.png", "The share of jobs of replica 0 that waited longer than t before they started "
+                               "(log axes, from one minute); jobs still queued at the horizon count with their "
+                               "wait so far.")
     doc.figure("fragmentation.png", "GPUs free while jobs that could use them were queued, in any scheduler of "
                                     "the variant.")
     _tenant_section(doc, exp)

@@ -38,9 +38,7 @@ def sizing_document(result) -> Document:
 
 
 def plot_sizing(result: Sizing, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .style import plt
     import numpy as np
 
     probes = sorted((p for p in result.probes if p.stats["mean"] is not None), key=lambda p: p.value)

@@ -12,6 +12,7 @@ from ..metrics import label_of, unit_of
 from .cells import float_cell
 from .document import Document
 from .results import publish
+from .tables import unit_scale
 from .tables import fmt_value, interval, significance
 
 
@@ -59,22 +60,14 @@ def sweep_document(sweep) -> Document:
 
 
 def _axis_scale(metric: str, values) -> tuple[float, str]:
-    """Divisor and axis label with the unit, USD shown in k, M or B as the values need."""
-    unit = unit_of(metric)
+    """Divisor and axis label with the unit at the scale the values need."""
+    div, unit = unit_scale(unit_of(metric), values)
     name = label_of(metric)
-    if unit != "USD":
-        return 1.0, f"{name} ({unit})" if unit else name
-    top = max([abs(v) for v in values if np.isfinite(v)] or [1.0])
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if top >= div:
-            return div, f"{name} (USD {suffix})"
-    return 1.0, f"{name} (USD)"
+    return div, f"{name} ({unit})" if unit else name
 
 
 def plot_tornado(sweep: Sweep, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .style import plt
     from matplotlib.ticker import MaxNLocator
 
     main = sweep.variants[0]

@@ -19,7 +19,7 @@ SCALES = {"MWh": ((1e6, "TWh"), (1e3, "GWh"), (1.0, "MWh")),
           "h": ((1.0, "h"), (1 / 60, "min"), (1 / 3600, "s"))}
 
 
-def _scale(unit: str, size: float) -> tuple[float, str]:
+def scale_of(unit: str, size: float) -> tuple[float, str]:
     """The divisor and label for amounts of `unit` of about `size` (its largest that fits;
     hours below one as minutes, below a minute as seconds)."""
     for div, label in SCALES[unit]:
@@ -32,11 +32,24 @@ def _number(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
 
 
+def unit_scale(unit: str, values) -> tuple[float, str]:
+    """Divisor and unit label for amounts of `unit` as their size needs: USD in B, M or k;
+    MWh, t CO2e and hours as the tables scale them (TWh, Mt CO2e, minutes)."""
+    top = max([abs(x) for x in values if x is not None and math.isfinite(x)] or [0.0])
+    if unit in SCALES:
+        return scale_of(unit, top)
+    if unit == "USD":
+        for div, label in ((1e9, "USD B"), (1e6, "USD M"), (1e3, "USD k")):
+            if top >= div:
+                return div, label
+    return 1.0, unit
+
+
 def fmt_value(x, unit: str = "") -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     if unit in SCALES:
-        div, label = _scale(unit, abs(x))
+        div, label = scale_of(unit, abs(x))
         return f"{_number(x / div)} {label}"
     if unit in ("fraction", "probability"):
         return f"{x:.3f}"
@@ -96,7 +109,7 @@ def interval(m: dict | None, unit: str) -> str:
     if lo is None:
         return fmt_value(mid, unit)
     if unit in SCALES:   # one scale for the three, named once
-        div, label = _scale(unit, max(abs(mid), abs(lo), abs(hi)))
+        div, label = scale_of(unit, max(abs(mid), abs(lo), abs(hi)))
         return f"{_number(mid / div)} [{_number(lo / div)}, {_number(hi / div)}] {label}"
     return f"{fmt_value(mid, unit)} [{fmt_value(lo, unit)}, {fmt_value(hi, unit)}]"
 
