@@ -271,7 +271,7 @@ def test_progress_is_plain_lines_off_a_terminal(tmp_path):
     proc = run_cli("configs/examples/tiny.yaml", "--out", tmp_path, "--workers", 1)
     assert proc.returncode == 0
     lines = proc.stderr.splitlines()
-    assert lines[-1].startswith("tiny: 3/3 replicas") and "left" in lines[-1]
+    assert lines[-1].startswith("tiny 3/3 replicas; ") and "left" in lines[-1]
     assert "\r" not in proc.stderr and "\033" not in proc.stderr
 
 
