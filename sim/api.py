@@ -27,8 +27,13 @@ from .errors import ConfigError
 from .experiment.runner import Experiment, run_experiment, scenarios_of
 from .experiment.stats import excludes_zero
 from .output.results import write_results
+from .output.tables import KEY_METRICS, fmt_value, interval
 
-__all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if"]
+__all__ = ["load_config", "run", "compare", "Comparison", "Results", "load_results", "what_if", "what_if_defaults",
+           "format_value", "format_interval", "KEY_METRICS", "ConfigError"]
+
+format_value = fmt_value        # a number in its unit, scaled as the report and terminal show it
+format_interval = interval      # a summary row ({mean or delta, ci95}) as "mean [low, high] unit"
 
 
 def load_config(path: str | Path, replica: int = 0) -> Scenario:
@@ -155,6 +160,26 @@ def _edit(raw: dict, hosting_fee_usd_per_kw_month, energy_price_scale, demand_gr
         except yamlpath.PathError as exc:
             raise ConfigError(f"edits: {exc}") from None
     return raw
+
+
+def _plain_number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def what_if_defaults(config: str | Path) -> dict[str, float | None]:
+    """The config's own values of what `what_if` changes (None where the config has none, or
+    an uncertain one): the first hosting contract's fee, the first synthetic workload's demand
+    growth and the first workload's price decline; energy price scale 1."""
+    raw = setup(config).variants[0].raw
+    contracts = raw.get("hosting_contracts") or []
+    workloads = [t["workload"] for t in raw.get("tenants") or [] if isinstance(t, dict) and t.get("workload")]
+    synthetic = [w for w in workloads if "trace" not in w]
+    return {"hosting_fee_usd_per_kw_month": _plain_number(contracts[0].get("fee_usd_per_kw_month"))
+            if contracts else None,
+            "energy_price_scale": 1.0,
+            "demand_growth_per_year": _plain_number(synthetic[0].get("growth_per_year", 0.0)) if synthetic else None,
+            "price_decline_per_year": _plain_number(workloads[0].get("price_decline_per_year", 0.0))
+            if workloads else None}
 
 
 def what_if(config: str | Path, *, hosting_fee_usd_per_kw_month: float | None = None,

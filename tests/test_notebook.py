@@ -60,7 +60,9 @@ def test_notebook_runs_headless_on_a_results_folder(tmp_path):
     assert set(rows) == set(summary["comparison"])
     fee = summary["variants"]["standalone"]["metrics"]["hosting_fees_usd"]["mean"]
     assert fee == pytest.approx(500 * 120 * 168 / 730)   # 0.5 MW x $120/kW-month for a week
-    assert rows["hosting_fees_usd"]["standalone"] == f"{fee:,.4g}"
+    row = summary["variants"]["standalone"]["metrics"]["hosting_fees_usd"]
+    assert rows["hosting_fees_usd"]["standalone"] == api.format_interval(row, "USD")   # as the report shows it
+    assert rows["hosting_fees_usd"]["merged - standalone [95% CI]"].startswith("-")
     assert defs["results"].variants == ["merged", "standalone"]
     figures = [o for o in outputs if type(o).__name__ == "Figure"]
     assert len(figures) == 4   # utilization, waits, energy, finance all rendered

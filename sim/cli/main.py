@@ -28,6 +28,7 @@ from .exits import ONE_LINE_ERRORS, one_line_exit
 from .flags import finite, whole_number
 from .inspect import inspect
 from .pack import add_pack_arguments, pack
+from .view import add_view_arguments, view
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -66,7 +67,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
-COMMANDS = ("run", "size", "fit", "pack", "validate", "diff", "schema")
+COMMANDS = ("run", "size", "fit", "pack", "validate", "diff", "schema", "view")
 
 
 def program_name() -> str:
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the JSON Schema of a scenario file (for editor completion)",
                    description="Print the JSON Schema of a scenario file; point an editor at it with "
                                "`# yaml-language-server: $schema=fleetsim.schema.json` at the top of a config.")
+    add_view_arguments(sub)
     return p
 
 
@@ -236,6 +238,8 @@ def _main(argv: list[str] | None) -> int:
         return _fit(args, argv[1:])
     if args.command == "pack":
         return pack(args)
+    if args.command == "view":
+        return view(args)
     if args.command in ("validate", "diff", "schema"):
         return inspect(args)
     sizing = args.command == "size"
